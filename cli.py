@@ -1,0 +1,282 @@
+"""The ``gateway`` command: serve, sandbox and the admin commands.
+
+Create commands print one JSON object on stdout; list commands print one
+JSON array.  A bad argument prints one line on stderr and exits 2.
+"""
+import argparse
+import datetime
+import json
+import sys
+
+from peewee import IntegrityError
+
+import sending
+import store
+from config import ConfigError
+from config import describe_settings
+from config import load_settings
+from policy import to_e164
+from store import ApiKey
+from store import Customer
+from store import Instance
+from store import Suppression
+from store import db
+from store import utcnow
+
+DEMO_INSTANCE = "demo-support-line"
+DEMO_PHONE = "+966501234567"
+
+
+class UsageError(Exception):
+    """A bad argument: one line on stderr, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        raise UsageError(message)
+
+
+def _print(obj):
+    print(json.dumps(obj, ensure_ascii=False, default=str))
+
+
+def _positive_int(raw):
+    try:
+        value = int(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError("%r is not an integer" % raw)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def _date(raw):
+    try:
+        return datetime.date.fromisoformat(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError("%r is not a YYYY-MM-DD date" % raw)
+
+
+def _modules(raw):
+    modules = [m.strip() for m in raw.split(",") if m.strip()]
+    unknown = sorted(set(modules) - set(store.MODULES))
+    if unknown or not modules:
+        raise argparse.ArgumentTypeError(
+            "modules must be among %s" % ",".join(store.MODULES))
+    return ",".join(dict.fromkeys(modules))
+
+
+def _get(model, ident, label):
+    row = model.get_or_none(model.id == ident)
+    if row is None:
+        raise UsageError("no %s with id %s" % (label, ident))
+    return row
+
+
+def _get_instance(ref):
+    query = Instance.select().where(Instance.name == ref)
+    if ref.isdigit():
+        query = Instance.select().where((Instance.id == int(ref))
+                                        | (Instance.name == ref))
+    row = query.first()
+    if row is None:
+        raise UsageError("no instance %r" % ref)
+    return row
+
+
+def cmd_init_db(args, settings):
+    _print({"database": store.database_path(settings.DATABASE_URL)})
+
+
+def cmd_customers_create(args, settings):
+    customer = Customer.create(
+        name=args.name, daily_limit=args.daily_limit,
+        monthly_limit=args.monthly_limit, modules=args.modules,
+        plan_active_until=args.plan_expires)
+    _print(store.customer_to_dict(customer))
+
+
+def cmd_customers_list(args, settings):
+    _print([store.customer_to_dict(c)
+            for c in Customer.select().order_by(Customer.id)])
+
+
+def cmd_keys_create(args, settings):
+    customer = _get(Customer, args.customer_id, "customer")
+    row, key = store.create_api_key(customer)
+    _print({"id": row.id, "key": key, "customer_id": customer.id})
+
+
+def cmd_keys_revoke(args, settings):
+    row = _get(ApiKey, args.key_id, "API key")
+    ApiKey.update(revoked_at=utcnow()).where(
+        (ApiKey.id == row.id) & ApiKey.revoked_at.is_null()).execute()
+    _print({"id": row.id, "revoked": True})
+
+
+def cmd_keys_list(args, settings):
+    _print([{"id": k.id, "customer_id": k.customer_id, "hint": k.hint,
+             "created_at": k.created_at, "revoked_at": k.revoked_at,
+             "last_used_at": k.last_used_at}
+            for k in ApiKey.select().order_by(ApiKey.id)])
+
+
+def cmd_instances_create(args, settings):
+    customer = _get(Customer, args.customer_id, "customer")
+    if args.name.isdigit():
+        raise UsageError("an instance name must not be all digits "
+                         "(instance_id may be an id or a name)")
+    try:
+        row = Instance.create(
+            customer=customer, name=args.name,
+            evolution_instance=args.evolution_instance or args.name,
+            evolution_token=args.evolution_token or "")
+    except IntegrityError:
+        raise UsageError("an instance named %r already exists" % args.name)
+    _print({"id": row.id, "name": row.name, "customer_id": customer.id})
+
+
+def cmd_instances_list(args, settings):
+    _print([store.instance_to_dict(i)
+            for i in Instance.select().order_by(Instance.id)])
+
+
+def cmd_instances_pause(args, settings):
+    row = _get_instance(args.instance)
+    Instance.update(paused=True, paused_reason=args.reason,
+                    paused_at=utcnow()).where(Instance.id == row.id).execute()
+    _print({"id": row.id, "name": row.name, "paused": True,
+            "reason": args.reason})
+
+
+def cmd_instances_resume(args, settings):
+    row = _get_instance(args.instance)
+    sending.resume_instance(row.id)
+    _print({"id": row.id, "name": row.name, "paused": False})
+
+
+def cmd_suppressions(args, settings):
+    customer = _get(Customer, args.customer_id, "customer")
+    if args.action == "list":
+        _print([{"phone": s.phone, "reason": s.reason,
+                 "created_at": s.created_at}
+                for s in customer.suppressions.order_by(Suppression.id)])
+        return
+    if args.phone is None:
+        raise UsageError("suppressions %s needs a PHONE" % args.action)
+    phone = to_e164(args.phone)
+    if phone is None:
+        raise UsageError("%r is not a valid international phone number"
+                         % args.phone)
+    if args.action == "add":
+        Suppression.insert(customer=customer, phone=phone,
+                           reason="manual").on_conflict_ignore().execute()
+        _print({"customer_id": customer.id, "phone": phone,
+                "suppressed": True})
+    else:
+        removed = Suppression.delete().where(
+            (Suppression.customer == customer)
+            & (Suppression.phone == phone)).execute()
+        _print({"customer_id": customer.id, "phone": phone,
+                "suppressed": False, "removed": bool(removed)})
+
+
+def cmd_config(args, settings):
+    print(describe_settings())
+
+
+def cmd_serve(args, settings):
+    import serve
+    serve.run(settings, args.host, args.port, args.workers, args.threads)
+
+
+def cmd_sandbox(args, settings):
+    import sandbox
+    sandbox.run_sandbox(host=args.host, port=args.port)
+
+
+def build_parser():
+    parser = _Parser(prog="gateway", description="WhatsApp Gateway")
+    sub = parser.add_subparsers(dest="command", required=True,
+                                parser_class=_Parser)
+
+    p = sub.add_parser("serve", help="run the service under gunicorn")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=_positive_int, default=8000)
+    p.add_argument("--workers", type=_positive_int, default=2)
+    p.add_argument("--threads", type=_positive_int, default=4)
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("sandbox", help="run the Evolution API sandbox")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=_positive_int, default=8081)
+    p.set_defaults(func=cmd_sandbox, no_db=True)
+
+    sub.add_parser("init-db").set_defaults(func=cmd_init_db)
+    sub.add_parser("config", help="print the settings table").set_defaults(
+        func=cmd_config, no_db=True)
+
+    customers = sub.add_parser("customers").add_subparsers(
+        dest="action", required=True, parser_class=_Parser)
+    p = customers.add_parser("create")
+    p.add_argument("name")
+    p.add_argument("--daily-limit", type=_positive_int)
+    p.add_argument("--monthly-limit", type=_positive_int)
+    p.add_argument("--modules", type=_modules, default="api")
+    p.add_argument("--plan-expires", type=_date)
+    p.set_defaults(func=cmd_customers_create)
+    customers.add_parser("list").set_defaults(func=cmd_customers_list)
+
+    keys = sub.add_parser("keys").add_subparsers(
+        dest="action", required=True, parser_class=_Parser)
+    p = keys.add_parser("create")
+    p.add_argument("customer_id", type=_positive_int)
+    p.set_defaults(func=cmd_keys_create)
+    p = keys.add_parser("revoke")
+    p.add_argument("key_id", type=_positive_int)
+    p.set_defaults(func=cmd_keys_revoke)
+    keys.add_parser("list").set_defaults(func=cmd_keys_list)
+
+    instances = sub.add_parser("instances").add_subparsers(
+        dest="action", required=True, parser_class=_Parser)
+    p = instances.add_parser("create")
+    p.add_argument("customer_id", type=_positive_int)
+    p.add_argument("name")
+    p.add_argument("--evolution-instance")
+    p.add_argument("--evolution-token")
+    p.set_defaults(func=cmd_instances_create)
+    instances.add_parser("list").set_defaults(func=cmd_instances_list)
+    p = instances.add_parser("pause")
+    p.add_argument("instance")
+    p.add_argument("--reason", required=True)
+    p.set_defaults(func=cmd_instances_pause)
+    p = instances.add_parser("resume")
+    p.add_argument("instance")
+    p.set_defaults(func=cmd_instances_resume)
+
+    p = sub.add_parser("suppressions")
+    p.add_argument("action", choices=("add", "remove", "list"))
+    p.add_argument("customer_id", type=_positive_int)
+    p.add_argument("phone", nargs="?")
+    p.set_defaults(func=cmd_suppressions)
+    return parser
+
+
+def main(argv=None):
+    """Run one ``gateway`` command; return its exit status."""
+    try:
+        args = build_parser().parse_args(argv)
+        settings = load_settings()
+        if getattr(args, "no_db", False) or args.command == "serve":
+            args.func(args, settings)
+            return 0
+        store.init_db(settings.DATABASE_URL)
+        with db.connection_context():
+            args.func(args, settings)
+        return 0
+    except UsageError as exc:
+        print("gateway: error: %s" % exc, file=sys.stderr)
+        return 2
+    except ConfigError as exc:
+        print("gateway: %s" % exc, file=sys.stderr)
+        return 2

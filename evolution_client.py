@@ -1,0 +1,184 @@
+"""Client for Evolution API: send a text, read an instance's state.
+
+One ``EvolutionClient`` per process, over one ``requests.Session`` (pooled
+connections) with explicit connect and read timeouts on every call.  Every
+failure becomes one ``EvolutionError`` whose ``reason`` is what the send API
+answers in ``details.reason`` and whose ``outcome`` says whether the
+message certainly did not go (``failed``) or may have gone (``unknown``),
+following the reference's section 8.1.
+"""
+import logging
+import threading
+
+import requests
+
+log = logging.getLogger(__name__)
+
+NOT_ON_WHATSAPP = "not_on_whatsapp"
+INSTANCE_UNAVAILABLE = "instance_unavailable"
+UPSTREAM_TIMEOUT = "upstream_timeout"
+UPSTREAM_ERROR = "upstream_error"
+
+# Substrings Evolution uses when the WhatsApp socket of an instance is down.
+_DOWN_MARKERS = ("Connection Closed", "Timed Out", "Cannot read properties")
+
+
+class EvolutionError(Exception):
+    """A call to Evolution that did not succeed."""
+
+    def __init__(self, reason, outcome, status=None, detail=""):
+        super().__init__("%s (%s, HTTP %s)" % (reason, outcome, status))
+        self.reason = reason
+        self.outcome = outcome
+        self.status = status
+        self.detail = detail
+
+
+class SendResult:
+    """What Evolution answered to an accepted send."""
+
+    __slots__ = ("message_id", "remote_jid")
+
+    def __init__(self, message_id, remote_jid):
+        self.message_id = message_id
+        self.remote_jid = remote_jid
+
+
+class EvolutionClient:
+    """Talks to one Evolution API server."""
+
+    def __init__(self, base_url, api_key="", timeout=(3.05, 30.0),
+                 session=None):
+        self.base_url = base_url.rstrip("/")
+        self.api_key = api_key
+        self.timeout = timeout
+        self.session = session or requests.Session()
+        self.session.headers["Accept"] = "application/json"
+        self._major_version = None
+        self._version_lock = threading.Lock()
+
+    def close(self):
+        self.session.close()
+
+    def server_version(self):
+        """Return Evolution's version string from ``GET /``."""
+        try:
+            response = self.session.get(self.base_url + "/",
+                                        timeout=self.timeout)
+            return str(response.json().get("version", ""))
+        except (requests.RequestException, ValueError, AttributeError):
+            return ""
+
+    def major_version(self):
+        """1 or 2; asked once, then remembered (2 when unknown)."""
+        if self._major_version is None:
+            with self._version_lock:
+                if self._major_version is None:
+                    version = self.server_version()
+                    if not version:
+                        # Ask again next time; v2 is the likelier server.
+                        return 2
+                    self._major_version = 1 if version.startswith("1.") else 2
+        return self._major_version
+
+    def send_text(self, instance, token, number, text, delay=None):
+        """Send ``text`` to ``number`` (digits or a JID) via ``instance``.
+
+        Returns a ``SendResult``; raises ``EvolutionError``.
+        """
+        if self.major_version() == 1:
+            body = {"number": number, "textMessage": {"text": text}}
+            if delay:
+                body["options"] = {"delay": delay, "presence": "composing"}
+        else:
+            body = {"number": number, "text": text}
+            if delay:
+                body["delay"] = delay
+        response = self._request("POST", "/message/sendText/" + instance,
+                                 token, body)
+        if response.status_code in (200, 201):
+            payload = _json_or_none(response)
+            key = payload.get("key") if isinstance(payload, dict) else None
+            if isinstance(key, dict) and key.get("id"):
+                return SendResult(str(key["id"]), key.get("remoteJid"))
+            # Accepted, but not in a shape we know: it may well have gone.
+            raise EvolutionError(UPSTREAM_ERROR, "unknown",
+                                 response.status_code, "unreadable 2xx body")
+        raise classify_send_error(response)
+
+    def connection_state(self, instance, token=""):
+        """Return ``open``, ``connecting``, ``close`` or ``unknown``."""
+        response = self._request("GET", "/instance/connectionState/"
+                                 + instance, token)
+        payload = _json_or_none(response)
+        if response.status_code == 200 and isinstance(payload, dict):
+            state = (payload.get("instance") or {}).get("state")
+            return state if state in ("open", "connecting", "close") \
+                else "unknown"
+        if response.status_code == 404:
+            raise EvolutionError(INSTANCE_UNAVAILABLE, "failed", 404,
+                                 "instance does not exist")
+        raise EvolutionError(UPSTREAM_ERROR, "failed", response.status_code)
+
+    def _request(self, method, path, token, body=None):
+        headers = {"apikey": token or self.api_key}
+        try:
+            return self.session.request(method, self.base_url + path,
+                                        json=body, headers=headers,
+                                        timeout=self.timeout)
+        except requests.ConnectTimeout:
+            # Never connected, so nothing was sent.
+            raise EvolutionError(UPSTREAM_TIMEOUT, "failed")
+        except requests.Timeout:
+            raise EvolutionError(UPSTREAM_TIMEOUT, "unknown")
+        except requests.ConnectionError as exc:
+            if _is_refused(exc):
+                raise EvolutionError(INSTANCE_UNAVAILABLE, "failed",
+                                     detail="connection refused")
+            raise EvolutionError(UPSTREAM_ERROR, "unknown",
+                                 detail="connection error")
+        except requests.RequestException:
+            raise EvolutionError(UPSTREAM_ERROR, "unknown")
+
+
+def classify_send_error(response):
+    """Map a non-2xx sendText answer to an ``EvolutionError`` (ref. 8.1)."""
+    status = response.status_code
+    payload = _json_or_none(response)
+    message = None
+    if isinstance(payload, dict):
+        message = (payload.get("response") or {}).get("message") \
+            if isinstance(payload.get("response"), dict) else None
+    first = message[0] if isinstance(message, list) and message else None
+    text = message if isinstance(message, str) else (
+        first if isinstance(first, str) else "")
+    if isinstance(first, dict) and first.get("exists") is False:
+        return EvolutionError(NOT_ON_WHATSAPP, "failed", status)
+    if status == 404:
+        return EvolutionError(INSTANCE_UNAVAILABLE, "failed", status,
+                              "instance does not exist")
+    if status == 401:
+        return EvolutionError(UPSTREAM_ERROR, "failed", status,
+                              "Evolution refused the API key")
+    if status == 400 and isinstance(first, list):
+        return EvolutionError(UPSTREAM_ERROR, "failed", status,
+                              "Evolution refused the request body")
+    if status == 400 and text == "Text is required":
+        return EvolutionError(UPSTREAM_ERROR, "failed", status, text)
+    if any(marker in text for marker in _DOWN_MARKERS):
+        return EvolutionError(INSTANCE_UNAVAILABLE, "unknown", status,
+                              "instance not connected")
+    # A catch-all 400/500 does not prove the message was not sent.
+    return EvolutionError(UPSTREAM_ERROR, "unknown", status)
+
+
+def _json_or_none(response):
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def _is_refused(exc):
+    # urllib3 buries the socket error a few causes deep; its text is stable.
+    return "refused" in str(exc).lower()

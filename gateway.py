@@ -1,0 +1,325 @@
+"""WhatsApp Gateway: the application factory and the HTTP routes.
+
+``create_app(config=None)`` builds a new Flask app from the ``GATEWAY_*``
+environment (plus ``config`` overrides, which tests use); gunicorn runs
+``gateway:create_app()``.  The admin CLI lives in ``cli.py`` and is
+reached through ``main``.
+"""
+import hmac
+import json
+import logging
+import os
+import time
+
+import requests
+from flask import Flask
+from flask import Response
+from flask import g
+from flask import jsonify
+from flask import request
+from peewee import IntegrityError
+from werkzeug.exceptions import HTTPException
+
+import content_policy
+import policy
+import ratelimit
+import store
+from config import load_settings
+from errors import ApiError
+from evolution_client import EvolutionClient
+from schema import load_or_raise
+from schema.send_message import send_message_schema
+from sending import GuardedSender
+from sending import Throttles
+from store import ApiKey
+from store import Customer
+from store import IdempotencyRecord
+from store import db
+from store import hash_api_key
+from store import utcnow
+
+log = logging.getLogger("gateway")
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+OPENAPI_PATH = os.path.join(HERE, "openapi.json")
+SANDBOX_URL = "http://evolution.sandbox"
+MAX_BODY_BYTES = 1024 * 1024
+# Touching last_used_at on every request would make every send pay for
+# one more write; a minute's precision is plenty for an admin listing.
+LAST_USED_PRECISION = 60
+REPLAY_HEADER = "Idempotent-Replayed"
+
+_HTTP_CODES = {
+    404: ("not_found", "No such route."),
+    405: ("method_not_allowed", "This method is not allowed here."),
+    413: ("payload_too_large", "The request body is too large."),
+    415: ("unsupported_media_type", "This endpoint requires "
+          "application/json."),
+}
+
+
+def create_app(config=None):
+    """Build the gateway app; ``config`` overrides ``GATEWAY_*`` values."""
+    settings = load_settings(overrides=config)
+    logging.getLogger().setLevel(settings.LOG_LEVEL)
+    app = Flask(__name__)
+    app.config.update(MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
+                      JSON_SORT_KEYS=False)
+    db_path = store.init_db(settings.DATABASE_URL)
+    evolution = build_evolution_client(settings)
+    storage_uri = settings.RATELIMIT_STORAGE_URI or (
+        "sqlite:///" + os.path.join(os.path.dirname(db_path),
+                                    "ratelimit.db"))
+    limiter = ratelimit.create_limiter(storage_uri)
+    rules = content_policy.load_rules(settings.CONTENT_RULES_PATH or None)
+    sender = GuardedSender(settings, evolution,
+                           Throttles(limiter, settings,
+                                     ratelimit.seconds_until_available),
+                           rules)
+    app.extensions["gateway"] = {
+        "settings": settings, "evolution": evolution, "sender": sender,
+        "limiter": limiter, "db_path": db_path,
+    }
+    register_hooks(app)
+    register_routes(app)
+    return app
+
+
+def build_evolution_client(settings):
+    """A client for the configured Evolution, or the in-process sandbox."""
+    timeout = (settings.EVOLUTION_CONNECT_TIMEOUT, settings.EVOLUTION_TIMEOUT)
+    if settings.EVOLUTION_URL:
+        return EvolutionClient(settings.EVOLUTION_URL,
+                               settings.EVOLUTION_API_KEY, timeout)
+    # The sandbox answers inside this process through a transport adapter:
+    # no socket, no second server, and a sync worker never waits on
+    # itself (calling its own port over HTTP would deadlock under load).
+    import sandbox
+    state = sandbox.SandboxState(auto_create=True)
+    session = requests.Session()
+    session.mount(SANDBOX_URL, sandbox.WSGIAdapter(
+        sandbox.create_sandbox_app(state)))
+    return EvolutionClient(SANDBOX_URL, state.api_key, timeout, session)
+
+
+def register_hooks(app):
+    @app.before_request
+    def _connect_db():
+        db.connect(reuse_if_open=True)
+
+    @app.teardown_request
+    def _close_db(exc):
+        if not db.is_closed():
+            db.close()
+
+    @app.errorhandler(ApiError)
+    def _api_error(error):
+        return error_response(error)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc):
+        code, message = _HTTP_CODES.get(exc.code, ("http_error",
+                                                   exc.description))
+        return error_response(ApiError(exc.code, code, message))
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc):
+        log.exception("unhandled error on %s %s", request.method,
+                      request.path)
+        return error_response(ApiError(500, "internal_error",
+                                       "Unexpected server error."))
+
+
+def error_response(error):
+    response = jsonify(error.to_dict())
+    response.status_code = error.status
+    for name, value in error.headers.items():
+        response.headers[name] = value
+    return response
+
+
+def register_routes(app):
+    with open(OPENAPI_PATH, "rb") as handle:
+        openapi_body = handle.read()
+
+    @app.get("/openapi.json")
+    def openapi():
+        """The public contract."""
+        return Response(openapi_body, mimetype="application/json")
+
+    @app.get("/healthz")
+    def healthz():
+        """Liveness: the process answers and the database opens."""
+        db.execute_sql("SELECT 1")
+        return jsonify({"status": "ok"})
+
+    @app.post("/api/send-message")
+    def send_message():
+        """Send one guarded WhatsApp message."""
+        customer = authenticate()
+        body = read_json_body()
+        data = load_or_raise(send_message_schema, body)
+        policy.check_body_limits(data["message"],
+                                 settings().MAX_MESSAGE_CHARS)
+        if request.args.get("dry_run", "").lower() in ("1", "true", "yes"):
+            return run_send(customer, data, dry_run=True)
+        key = request.headers.get("Idempotency-Key")
+        if key is None:
+            return run_send(customer, data)
+        return run_idempotent(customer, key, body, data)
+
+
+def settings():
+    return app_state()["settings"]
+
+
+def app_state():
+    from flask import current_app
+    return current_app.extensions["gateway"]
+
+
+def authenticate():
+    """The customer of the request's bearer API key, or a 401."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, key = header.partition(" ")
+    key = key.strip()
+    if scheme.lower() != "bearer" or not key.startswith(
+            store.API_KEY_PREFIX) or len(key) > 200:
+        raise ApiError(401, "invalid_api_key",
+                       "A valid API key is required: send "
+                       "Authorization: Bearer <key>.")
+    row = (ApiKey.select(ApiKey, Customer).join(Customer)
+           .where(ApiKey.key_hash == hash_api_key(key)).first())
+    # The lookup is by hash, so the key itself is never compared; this
+    # second check only guards against a hash-column mix-up.
+    if row is None or not hmac.compare_digest(row.key_hash,
+                                              hash_api_key(key)):
+        raise ApiError(401, "invalid_api_key", "The API key is not valid.")
+    if row.revoked_at is not None:
+        raise ApiError(401, "revoked_api_key",
+                       "This API key has been revoked.")
+    now = utcnow()
+    if row.last_used_at is None or (
+            now - row.last_used_at).total_seconds() > LAST_USED_PRECISION:
+        ApiKey.update(last_used_at=now).where(ApiKey.id == row.id).execute()
+    g.api_key_id = row.id
+    return row.customer
+
+
+def read_json_body():
+    """The request's JSON body: 415 if not JSON, 400 if unparsable."""
+    if not request.is_json:
+        raise ApiError(415, "unsupported_media_type",
+                       "This endpoint requires application/json.")
+    try:
+        return json.loads(request.get_data(cache=True))
+    except (ValueError, UnicodeDecodeError):
+        raise ApiError(400, "invalid_json",
+                       "The request body is not valid JSON.")
+
+
+def run_send(customer, data, dry_run=False):
+    outcome = app_state()["sender"].send(
+        customer, data["instance_id"], data["phone"], data["message"],
+        data["message_purpose"], dry_run=dry_run)
+    response = jsonify(outcome.to_dict())
+    response.headers.update(outcome.headers)
+    return response
+
+
+def run_idempotent(customer, key, body, data):
+    """Send at most once per ``Idempotency-Key`` (Stripe / IETF draft).
+
+    The first request claims the key with a unique insert; a repeat with
+    the same body gets the stored answer, a repeat with another body a
+    422, and a repeat while the first is still running waits for it.
+    """
+    if not 1 <= len(key) <= 255 or not key.isprintable():
+        raise ApiError(422, "validation_error",
+                       "Idempotency-Key must be 1 to 255 printable "
+                       "characters.", {"header": "Idempotency-Key"})
+    fingerprint = policy.fingerprint_request(body)
+    claimed = claim_idempotency_key(customer, key, fingerprint)
+    if claimed is not True:
+        return replay(claimed)
+    try:
+        response = run_send(customer, data)
+    except ApiError as error:
+        response = error_response(error)
+    except Exception:
+        # Unknown state: keep the claim so a retry cannot send twice.
+        store_idempotent_answer(customer, key, error_response(
+            ApiError(500, "internal_error", "Unexpected server error.")))
+        raise
+    if response.status_code == 429:
+        # Throttles and quotas pass; a retry with the same key should be
+        # able to go through then, so nothing is stored.
+        IdempotencyRecord.delete().where(
+            (IdempotencyRecord.customer == customer.id)
+            & (IdempotencyRecord.key == key)).execute()
+    else:
+        store_idempotent_answer(customer, key, response)
+    return response
+
+
+def claim_idempotency_key(customer, key, fingerprint):
+    """Return True when this request owns ``key``, else the stored row."""
+    ttl = settings().IDEMPOTENCY_TTL_HOURS * 3600
+    # No request can stay in flight longer than Evolution's timeout.
+    abandoned_after = settings().EVOLUTION_TIMEOUT + 10
+    while True:
+        try:
+            with db.atomic():
+                IdempotencyRecord.create(customer=customer.id, key=key,
+                                         fingerprint=fingerprint)
+            return True
+        except IntegrityError:
+            pass
+        row = IdempotencyRecord.get_or_none(
+            (IdempotencyRecord.customer == customer.id)
+            & (IdempotencyRecord.key == key))
+        if row is None:
+            continue  # deleted in between (a 429 or an expiry); claim again
+        age = (utcnow() - row.created_at).total_seconds()
+        if age > ttl:
+            row.delete_instance()
+            continue
+        if row.fingerprint != fingerprint:
+            raise ApiError(422, "validation_error",
+                           "This Idempotency-Key was used with a different "
+                           "request body.", {"header": "Idempotency-Key"})
+        if row.status_code is not None:
+            return row
+        if age > abandoned_after:
+            # The first request died mid-send: whether it went out is
+            # unknown, so the only safe answer is not to send again.
+            raise ApiError(502, "gateway_send_failed",
+                           "An earlier request with this Idempotency-Key "
+                           "did not finish; its outcome is unknown.",
+                           {"reason": "upstream_error",
+                            "outcome": "unknown"})
+        time.sleep(0.05)
+
+
+def store_idempotent_answer(customer, key, response):
+    (IdempotencyRecord.update(status_code=response.status_code,
+                              body=response.get_data(as_text=True))
+     .where((IdempotencyRecord.customer == customer.id)
+            & (IdempotencyRecord.key == key)).execute())
+
+
+def replay(row):
+    response = Response(row.body, status=row.status_code,
+                        mimetype="application/json")
+    response.headers[REPLAY_HEADER] = "true"
+    return response
+
+
+def main(argv=None):
+    """Entry point of the ``gateway`` command."""
+    import cli
+    return cli.main(argv)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

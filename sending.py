@@ -1,0 +1,352 @@
+"""The guarded send path, shared by the send API and the 3CX bridge.
+
+``GuardedSender.send`` runs the guards of ``policy.GUARD_ORDER`` after the
+caller has authenticated and validated the body, then calls Evolution and
+writes the outcome.  Everything it refuses is logged with its error code
+and never counts against a quota.
+
+Writes per successful send: one transaction that reserves the quota and
+inserts the ``pending`` log row, the throttle hits, and one transaction
+that records the outcome (plus, from the webhooks module, its event).
+"""
+import datetime
+import logging
+
+from limits import RateLimitItemPerDay
+from limits import RateLimitItemPerMinute
+from limits import RateLimitItemPerSecond
+from peewee import fn
+
+import policy
+from errors import ApiError
+from evolution_client import EvolutionError
+from store import Instance
+from store import MessageLog
+from store import QuotaCounter
+from store import Suppression
+from store import db
+from store import utcnow
+
+log = logging.getLogger(__name__)
+
+
+class SendOutcome:
+    """A send that went through every guard."""
+
+    def __init__(self, log_id, message_id, headers, dry_run=False):
+        self.log_id = log_id
+        self.message_id = message_id
+        self.headers = headers
+        self.dry_run = dry_run
+
+    def to_dict(self):
+        body = {"success": True, "status": "sent",
+                "message_id": self.message_id, "log_id": self.log_id}
+        if self.dry_run:
+            body.update(status="would_send", dry_run=True)
+        return body
+
+
+class Throttles:
+    """The per-instance and per-recipient throttles, parsed once."""
+
+    def __init__(self, limiter, settings, retry_after):
+        self.limiter = limiter
+        self.retry_after = retry_after
+        self.items = [
+            ("instance_per_second",
+             RateLimitItemPerSecond(settings.THROTTLE_INSTANCE_PER_SECOND),
+             "instance"),
+            ("instance_per_minute",
+             RateLimitItemPerMinute(settings.THROTTLE_INSTANCE_PER_MINUTE),
+             "instance"),
+            ("recipient_per_day",
+             RateLimitItemPerDay(settings.THROTTLE_RECIPIENT_PER_DAY),
+             "recipient"),
+        ]
+        gap = settings.THROTTLE_RECIPIENT_GAP_SECONDS
+        if gap:
+            self.items.append(("recipient_gap",
+                               RateLimitItemPerSecond(1, gap), "recipient"))
+
+    def _keys(self, instance_id, customer_id, phone):
+        return {"instance": ("i", str(instance_id)),
+                "recipient": ("r", str(customer_id), phone)}
+
+    def check(self, instance_id, customer_id, phone, consume=True):
+        """Raise ``sending_throttled`` if any throttle is exhausted.
+
+        With ``consume`` each throttle is hit atomically, so concurrent
+        workers never let more through than a limit allows; a throttle
+        that refuses after others were hit leaves those counted, erring
+        on the side of sending less.
+        """
+        keys = self._keys(instance_id, customer_id, phone)
+        for name, item, scope in self.items:
+            act = self.limiter.hit if consume else self.limiter.test
+            if not act(item, *keys[scope]):
+                raise policy.throttle_error(
+                    name, self.retry_after(self.limiter, item, *keys[scope]))
+
+
+class GuardedSender:
+    """Runs the guards, calls Evolution, records the outcome."""
+
+    def __init__(self, settings, evolution, throttles, content_rules,
+                 emit=None):
+        self.settings = settings
+        self.evolution = evolution
+        self.throttles = throttles
+        self.content_rules = content_rules
+        # emit(log_row, event_name, extra) writes a customer event inside
+        # the caller's transaction; the webhooks module plugs in here.
+        self.emit = emit
+
+    def send(self, customer, instance_ref, phone, text, purpose,
+             source="api", module="api", dry_run=False):
+        """Guard and send one message; return a ``SendOutcome``.
+
+        Raises ``ApiError`` for every refusal and upstream failure.
+        """
+        instance = None
+        try:
+            policy.check_purpose(purpose)
+            instance = find_instance(customer, instance_ref)
+            now = utcnow()
+            policy.check_module_and_plan(customer.modules.split(","),
+                                         customer.plan_active_until,
+                                         module, now.date())
+            policy.check_paused(instance.paused, instance.paused_reason)
+            policy.check_suppressed(is_suppressed(customer.id, phone))
+            policy.check_content(text, self.content_rules)
+            if dry_run:
+                quotas = self._peek_quotas(customer, now)
+                self.throttles.check(instance.id, customer.id, phone,
+                                     consume=False)
+                return SendOutcome(0, "", policy.ratelimit_headers(
+                    quotas, now), dry_run=True)
+            row, quotas = self._reserve(customer, instance, phone, text,
+                                        purpose, source, now)
+        except ApiError as error:
+            if not dry_run:
+                record_refusal(customer, instance, phone, text, purpose,
+                               source, error)
+            raise
+        headers = policy.ratelimit_headers(quotas, now)
+        try:
+            self.throttles.check(instance.id, customer.id, phone)
+        except ApiError as error:
+            self._finish_refused(row, customer, now, error)
+            error.headers.update(headers)
+            raise
+        return self._deliver(row, instance, customer, phone, text, now,
+                             headers)
+
+    def _deliver(self, row, instance, customer, phone, text, now, headers):
+        try:
+            result = self.evolution.send_text(
+                instance.evolution_instance, instance.evolution_token,
+                phone.lstrip("+"), text)
+        except EvolutionError as exc:
+            log.warning("send log=%s instance=%s failed: %s", row.id,
+                        instance.id, exc)
+            self._finish_failed(row, customer, now, exc)
+            self._check_breaker(instance)
+            raise ApiError(502, "gateway_send_failed",
+                           "The message could not be delivered to "
+                           "WhatsApp.",
+                           {"reason": exc.reason, "outcome": exc.outcome,
+                            "log_id": row.id}, headers)
+        with db.atomic():
+            MessageLog.update(outcome="sent",
+                              evolution_message_id=result.message_id,
+                              completed_at=utcnow()).where(
+                MessageLog.id == row.id).execute()
+            row.outcome = "sent"
+            row.evolution_message_id = result.message_id
+            if self.emit:
+                self.emit(row, "message.sent")
+        log.info("send log=%s instance=%s sent", row.id, instance.id)
+        return SendOutcome(row.id, result.message_id, headers)
+
+    def _reserve(self, customer, instance, phone, text, purpose, source,
+                 now):
+        """Count the send against the plan and log it as pending, at once.
+
+        One IMMEDIATE transaction, so concurrent workers queue on SQLite's
+        write lock: the conditional UPDATE can never overshoot a limit.
+        """
+        periods = policy.quota_periods(now)
+        quotas = {}
+        with db.atomic("IMMEDIATE"):
+            for kind, limit in (("daily", customer.daily_limit),
+                                ("monthly", customer.monthly_limit)):
+                if limit is None:
+                    continue
+                key, resets_at = periods[kind]
+                used = take_quota(customer.id, key, limit)
+                if used is None:
+                    # Raising rolls back whatever the other period took.
+                    raise policy.quota_error(kind, limit, limit, resets_at,
+                                             now)
+                quotas[kind] = (limit, used, resets_at)
+            row = MessageLog.create(
+                customer=customer.id, instance=instance.id, phone=phone,
+                purpose=purpose, source=source, outcome="pending",
+                message_text=text, created_at=now)
+        return row, quotas
+
+    def _peek_quotas(self, customer, now):
+        periods = policy.quota_periods(now)
+        quotas = {}
+        for kind, limit in (("daily", customer.daily_limit),
+                            ("monthly", customer.monthly_limit)):
+            if limit is None:
+                continue
+            key, resets_at = periods[kind]
+            used = (QuotaCounter.select(QuotaCounter.used)
+                    .where((QuotaCounter.customer == customer.id)
+                           & (QuotaCounter.period == key)).scalar()) or 0
+            if used >= limit:
+                raise policy.quota_error(kind, limit, used, resets_at, now)
+            quotas[kind] = (limit, used, resets_at)
+        return quotas
+
+    def _finish_refused(self, row, customer, now, error):
+        with db.atomic():
+            release_quota(customer, now)
+            MessageLog.update(outcome="refused", error_code=error.code,
+                              completed_at=utcnow()).where(
+                MessageLog.id == row.id).execute()
+
+    def _finish_failed(self, row, customer, now, exc):
+        with db.atomic():
+            if exc.outcome == "failed":
+                # Certainly not sent: it does not use up the plan.
+                release_quota(customer, now)
+            MessageLog.update(outcome=exc.outcome,
+                              error_code="gateway_send_failed",
+                              reason=exc.reason,
+                              completed_at=utcnow()).where(
+                MessageLog.id == row.id).execute()
+            row.outcome = exc.outcome
+            row.reason = exc.reason
+            if self.emit and exc.outcome == "failed":
+                self.emit(row, "message.failed")
+
+    def _check_breaker(self, instance):
+        """Pause ``instance`` when its recent sends look like abuse."""
+        recent = (MessageLog.select(MessageLog.outcome)
+                  .where((MessageLog.instance == instance.id)
+                         & (MessageLog.outcome.in_(
+                             ("sent", "failed", "unknown"))))
+                  .order_by(MessageLog.id.desc())
+                  .limit(self.settings.BREAKER_WINDOW))
+        outcomes = [r.outcome for r in recent]
+        failures = sum(1 for o in outcomes if o == "failed")
+        reason = policy.check_breaker(
+            len(outcomes), failures, count_recent_opt_outs(instance, outcomes),
+            self.settings.BREAKER_MIN_SENDS,
+            self.settings.BREAKER_FAILURE_RATE,
+            self.settings.BREAKER_OPT_OUT_RATE)
+        if reason:
+            pause_instance(instance.id, reason)
+
+
+def count_recent_opt_outs(instance, outcomes):
+    """Opt-outs this instance caused recently (webhooks module fills in)."""
+    return 0
+
+
+def find_instance(customer, instance_ref):
+    """The customer's instance by id or name; 404 for anyone else's."""
+    ref = str(instance_ref).strip()
+    query = Instance.select().where(Instance.customer == customer.id)
+    if ref.isdigit():
+        query = query.where((Instance.id == int(ref))
+                            | (Instance.name == ref))
+    else:
+        query = query.where(Instance.name == ref)
+    instance = query.first()
+    if instance is None:
+        raise ApiError(404, "invalid_instance",
+                       "No instance with this id or name belongs to this "
+                       "account.", {"instance_id": ref})
+    return instance
+
+
+def is_suppressed(customer_id, phone):
+    return Suppression.select().where(
+        (Suppression.customer == customer_id)
+        & (Suppression.phone == phone)).exists()
+
+
+def take_quota(customer_id, period, limit):
+    """Count one message in ``period``; return the new count, or None.
+
+    A single conditional UPDATE ... RETURNING: there is no read to race
+    with, and its cost does not depend on the size of the message log.
+    """
+    for _ in range(2):
+        rows = list(QuotaCounter.update(used=QuotaCounter.used + 1)
+                    .where((QuotaCounter.customer == customer_id)
+                           & (QuotaCounter.period == period)
+                           & (QuotaCounter.used < limit))
+                    .returning(QuotaCounter.used).execute())
+        if rows:
+            return rows[0].used
+        created = (QuotaCounter.insert(customer=customer_id, period=period,
+                                       used=0)
+                   .on_conflict_ignore().execute())
+        if not created:
+            return None
+    return None
+
+
+def release_quota(customer, now):
+    """Give back what ``take_quota`` took for a send that did not happen."""
+    periods = policy.quota_periods(now)
+    for kind, limit in (("daily", customer.daily_limit),
+                        ("monthly", customer.monthly_limit)):
+        if limit is not None:
+            (QuotaCounter.update(used=fn.MAX(QuotaCounter.used - 1, 0))
+             .where((QuotaCounter.customer == customer.id)
+                    & (QuotaCounter.period == periods[kind][0]))
+             .execute())
+
+
+def record_refusal(customer, instance, phone, text, purpose, source, error):
+    """Log a send the guards refused, with its error code."""
+    MessageLog.create(
+        customer=customer.id, instance=instance.id if instance else None,
+        phone=phone, purpose=purpose if isinstance(purpose, str) else None,
+        source=source, outcome="refused", error_code=error.code,
+        message_text=text, completed_at=utcnow())
+
+
+def pause_instance(instance_id, reason):
+    """Pause an instance for review, keeping the first reason given."""
+    changed = (Instance.update(paused=True, paused_reason=reason[:250],
+                               paused_at=utcnow())
+               .where((Instance.id == instance_id)
+                      & (Instance.paused == False))  # noqa: E712
+               .execute())
+    if changed:
+        log.warning("instance=%s paused for review: %s", instance_id, reason)
+    return bool(changed)
+
+
+def resume_instance(instance_id):
+    return bool(Instance.update(paused=False, paused_reason=None,
+                                paused_at=None)
+                .where(Instance.id == instance_id).execute())
+
+
+def recover_pending(older_than):
+    """Mark sends stuck in ``pending`` (a worker died mid-call) unknown."""
+    cutoff = utcnow() - datetime.timedelta(seconds=older_than)
+    return (MessageLog.update(outcome="unknown", reason="interrupted",
+                              error_code="gateway_send_failed",
+                              completed_at=utcnow())
+            .where((MessageLog.outcome == "pending")
+                   & (MessageLog.created_at < cutoff)).execute())

@@ -1,0 +1,98 @@
+"""``gateway serve``: gunicorn around ``create_app()``, plus first-start demo.
+
+Each worker builds its own app (no preload), so SQLite connections and
+the embedded sandbox are never shared across a fork.
+"""
+import datetime
+import logging
+
+from gunicorn.app.base import BaseApplication
+
+import sending
+import store
+from cli import DEMO_INSTANCE
+from cli import DEMO_PHONE
+from store import Customer
+from store import Instance
+from store import db
+
+log = logging.getLogger("gateway")
+
+
+class GatewayApplication(BaseApplication):
+    """Runs ``gateway:create_app()`` with options set in code."""
+
+    def __init__(self, options):
+        self.options = options
+        super().__init__()
+
+    def load_config(self):
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self):
+        from gateway import create_app
+        return create_app()
+
+
+def seed_demo():
+    """Create the demo customer, instance and key once; return the key."""
+    with db.atomic("IMMEDIATE"):
+        if Customer.select().exists():
+            return None
+        customer = Customer.create(
+            name="Demo Customer", daily_limit=1000, monthly_limit=20000,
+            modules="api,3cx",
+            plan_active_until=datetime.date.today()
+            + datetime.timedelta(days=365))
+        Instance.create(customer=customer, name=DEMO_INSTANCE,
+                        evolution_instance=DEMO_INSTANCE,
+                        connection_state="open")
+        _, key = store.create_api_key(customer)
+    return key
+
+
+def print_demo(key, host, port):
+    url = "http://%s:%d" % ("127.0.0.1" if host in ("0.0.0.0", "::")
+                            else host, port)
+    body = ('{"instance_id": "%s", "phone": "%s", "message": "Your order '
+            '#2041 has been shipped.", "message_purpose": "transactional"}'
+            % (DEMO_INSTANCE, DEMO_PHONE))
+    print("\nWhatsApp Gateway demo account (built-in Evolution sandbox)\n"
+          "  customer id: 1   instance: %s\n"
+          "  API key (shown once, stored only as a hash): %s\n\n"
+          "Send a message:\n"
+          "  curl -sS -X POST %s/api/send-message \\\n"
+          "    -H 'Authorization: Bearer %s' \\\n"
+          "    -H 'Content-Type: application/json' \\\n"
+          "    -d '%s'\n" % (DEMO_INSTANCE, key, url, key, body),
+          flush=True)
+
+
+def run(settings, host, port, workers, threads):
+    """Prepare the database, then serve until stopped."""
+    logging.basicConfig(level=settings.LOG_LEVEL,
+                        format="%(asctime)s %(levelname)s %(name)s "
+                               "%(message)s")
+    store.init_db(settings.DATABASE_URL)
+    with db.connection_context():
+        # Rows left pending by a worker that died mid-send: their outcome
+        # is unknown, never "still sending".
+        sending.recover_pending(older_than=0)
+        if settings.DEMO and not settings.EVOLUTION_URL:
+            key = seed_demo()
+            if key:
+                print_demo(key, host, port)
+            else:
+                print("Demo data exists; create a new key with: "
+                      "gateway keys create 1", flush=True)
+    GatewayApplication({
+        "bind": "%s:%d" % (host, port),
+        "workers": workers,
+        "worker_class": "gthread",
+        "threads": threads,
+        "timeout": int(settings.EVOLUTION_TIMEOUT) + 30,
+        "graceful_timeout": 10,
+        "accesslog": "-",
+        "loglevel": settings.LOG_LEVEL.lower(),
+    }).run()

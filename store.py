@@ -1,0 +1,206 @@
+"""The database: peewee models on SQLite, and nothing else.
+
+One SQLite file in WAL mode, shared by every gunicorn worker.  Views open a
+connection per request (hooks in ``gateway.create_app``); background work
+and the CLI use ``db.connection_context()``.  Message text lives only here:
+it never goes to a log line.
+"""
+import datetime
+import hashlib
+import os
+import secrets
+from urllib.parse import urlparse
+
+from peewee import BooleanField
+from peewee import CharField
+from peewee import DateField
+from peewee import DateTimeField
+from peewee import ForeignKeyField
+from peewee import IntegerField
+from peewee import Model
+from peewee import SqliteDatabase
+from peewee import TextField
+
+# Durable enough for a message log (WAL + NORMAL loses at most the last
+# commits on power loss, never corrupts) and much faster than FULL.
+PRAGMAS = {
+    "journal_mode": "wal",
+    "synchronous": "normal",
+    "foreign_keys": 1,
+    "cache_size": -16000,
+}
+BUSY_TIMEOUT = 10
+
+db = SqliteDatabase(None)
+
+MODULES = ("api", "3cx")
+API_KEY_PREFIX = "wgk_"
+
+
+def utcnow():
+    """Naive UTC now: peewee stores datetimes without a zone."""
+    return datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+
+
+class BaseModel(Model):
+    class Meta:
+        database = db
+
+
+class Customer(BaseModel):
+    name = CharField()
+    daily_limit = IntegerField(null=True)
+    monthly_limit = IntegerField(null=True)
+    plan_active_until = DateField(null=True)
+    modules = CharField(default="api")
+    created_at = DateTimeField(default=utcnow)
+
+    def has_module(self, module):
+        return module in self.modules.split(",")
+
+
+class ApiKey(BaseModel):
+    customer = ForeignKeyField(Customer, backref="api_keys")
+    key_hash = CharField(unique=True)
+    hint = CharField()
+    created_at = DateTimeField(default=utcnow)
+    revoked_at = DateTimeField(null=True)
+    last_used_at = DateTimeField(null=True)
+
+
+class Instance(BaseModel):
+    customer = ForeignKeyField(Customer, backref="instances")
+    name = CharField(unique=True)
+    evolution_instance = CharField()
+    evolution_token = CharField(default="")
+    connection_state = CharField(default="unknown")
+    paused = BooleanField(default=False)
+    paused_reason = CharField(null=True)
+    paused_at = DateTimeField(null=True)
+    created_at = DateTimeField(default=utcnow)
+
+
+class MessageLog(BaseModel):
+    """One row per send attempt, refused ones included.
+
+    ``outcome`` is ``pending`` while Evolution is being called, then
+    ``sent``, ``failed`` (certainly not sent), ``unknown`` (may have gone
+    out: timeout or ambiguous upstream error) or ``refused`` (a guard).
+    """
+    customer = ForeignKeyField(Customer, backref="messages")
+    instance = ForeignKeyField(Instance, null=True, backref="messages")
+    phone = CharField(null=True)
+    purpose = CharField(null=True)
+    source = CharField(default="api")
+    outcome = CharField(index=True)
+    error_code = CharField(null=True)
+    reason = CharField(null=True)
+    evolution_message_id = CharField(null=True, index=True)
+    message_text = TextField(null=True)
+    created_at = DateTimeField(default=utcnow)
+    completed_at = DateTimeField(null=True)
+
+    class Meta:
+        indexes = ((("instance", "id"), False),)
+
+
+class QuotaCounter(BaseModel):
+    """Messages counted against a plan limit in one period.
+
+    One row per customer and period (``d2026-11-24`` or ``m2026-11``), so
+    the quota check costs the same however long the message log grows.
+    """
+    customer = ForeignKeyField(Customer)
+    period = CharField()
+    used = IntegerField(default=0)
+
+    class Meta:
+        indexes = ((("customer", "period"), True),)
+
+
+class Suppression(BaseModel):
+    customer = ForeignKeyField(Customer, backref="suppressions")
+    phone = CharField()
+    reason = CharField(default="manual")
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("customer", "phone"), True),)
+
+
+class IdempotencyRecord(BaseModel):
+    """The stored answer of a send made with an ``Idempotency-Key``."""
+    customer = ForeignKeyField(Customer)
+    key = CharField()
+    fingerprint = CharField()
+    status_code = IntegerField(null=True)
+    body = TextField(null=True)
+    created_at = DateTimeField(default=utcnow, index=True)
+
+    class Meta:
+        indexes = ((("customer", "key"), True),)
+
+
+MODELS = [Customer, ApiKey, Instance, MessageLog, QuotaCounter, Suppression,
+          IdempotencyRecord]
+
+
+def database_path(url):
+    """Return the file path of a ``sqlite:///path`` URL."""
+    parsed = urlparse(url)
+    return parsed.netloc + parsed.path if parsed.netloc else parsed.path[1:]
+
+
+def init_db(url, extra_models=()):
+    """Point ``db`` at the file of ``url`` and create missing tables."""
+    path = database_path(url)
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    db.init(path, pragmas=PRAGMAS, timeout=BUSY_TIMEOUT)
+    with db.connection_context():
+        db.create_tables(MODELS + list(extra_models), safe=True)
+    return path
+
+
+def hash_api_key(key):
+    """Return the stored form of an API key.
+
+    Keys carry 256 random bits, so a plain SHA-256 is enough: nobody can
+    brute-force the preimage, and lookup stays one indexed query.
+    """
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def create_api_key(customer):
+    """Create a key for ``customer``; return ``(row, key)``.
+
+    The key itself is returned once here and never stored.
+    """
+    key = API_KEY_PREFIX + secrets.token_urlsafe(32)
+    row = ApiKey.create(customer=customer, key_hash=hash_api_key(key),
+                        hint=key[:len(API_KEY_PREFIX) + 4])
+    return row, key
+
+
+def customer_to_dict(customer):
+    return {
+        "id": customer.id,
+        "name": customer.name,
+        "daily_limit": customer.daily_limit,
+        "monthly_limit": customer.monthly_limit,
+        "plan_active_until": (customer.plan_active_until.isoformat()
+                              if customer.plan_active_until else None),
+        "modules": customer.modules.split(",") if customer.modules else [],
+    }
+
+
+def instance_to_dict(instance):
+    return {
+        "id": instance.id,
+        "name": instance.name,
+        "customer_id": instance.customer_id,
+        "evolution_instance": instance.evolution_instance,
+        "connection_state": instance.connection_state,
+        "paused": instance.paused,
+        "paused_reason": instance.paused_reason,
+    }

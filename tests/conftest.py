@@ -1,0 +1,122 @@
+"""Shared fixtures: a real SQLite file, the Evolution sandbox on loopback."""
+import datetime
+import os
+import socket
+import sys
+import types
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, ROOT)
+sys.path.insert(0, HERE)
+
+import sandbox as sandbox_module  # noqa: E402
+import store  # noqa: E402
+from gateway import create_app  # noqa: E402
+
+EVOLUTION_INSTANCE = "evo-support"
+EVOLUTION_TOKEN = "TOKEN-SUPPORT-1"
+PHONE = "+966501234567"
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def sandbox():
+    """The Evolution sandbox as a real HTTP server on 127.0.0.1."""
+    state = sandbox_module.SandboxState(config={"ack_delay_s": None})
+    state.add_instance(EVOLUTION_INSTANCE, token=EVOLUTION_TOKEN)
+    server, url = sandbox_module.start_sandbox_thread(state=state)
+    yield types.SimpleNamespace(state=state, url=url, server=server)
+    server.shutdown()
+    server.server_close()
+    state.close()
+
+
+@pytest.fixture
+def base_config(tmp_path, sandbox):
+    return {
+        "DATABASE_URL": "sqlite:///%s" % (tmp_path / "gateway.db"),
+        "RATELIMIT_STORAGE_URI": "sqlite:///%s" % (tmp_path / "rl.db"),
+        "EVOLUTION_URL": sandbox.url,
+        "EVOLUTION_API_KEY": sandbox.state.api_key,
+        "EVOLUTION_TIMEOUT": 2.0,
+        "DEMO": False,
+        "THROTTLE_RECIPIENT_GAP_SECONDS": 0,
+        "THROTTLE_INSTANCE_PER_SECOND": 1000,
+        "THROTTLE_INSTANCE_PER_MINUTE": 10000,
+        "THROTTLE_RECIPIENT_PER_DAY": 10000,
+    }
+
+
+@pytest.fixture
+def make_app(base_config):
+    apps = []
+
+    def make(**overrides):
+        config = dict(base_config)
+        config.update(overrides)
+        app = create_app(config)
+        app.config["TESTING"] = True
+        apps.append(app)
+        return app
+    yield make
+    for app in apps:
+        app.extensions["gateway"]["evolution"].close()
+
+
+@pytest.fixture
+def app(make_app):
+    return make_app()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def create_account(name="Acme", modules="api,3cx", daily_limit=None,
+                   monthly_limit=None, plan_active_until=None,
+                   instance_name="support-line",
+                   evolution_instance=EVOLUTION_INSTANCE,
+                   evolution_token=EVOLUTION_TOKEN):
+    """Create a customer with one instance and one key, in the current DB."""
+    with store.db.connection_context():
+        customer = store.Customer.create(
+            name=name, modules=modules, daily_limit=daily_limit,
+            monthly_limit=monthly_limit,
+            plan_active_until=plan_active_until or (
+                datetime.date.today() + datetime.timedelta(days=30)))
+        instance = store.Instance.create(
+            customer=customer, name=instance_name,
+            evolution_instance=evolution_instance,
+            evolution_token=evolution_token)
+        key_row, key = store.create_api_key(customer)
+    return types.SimpleNamespace(
+        customer_id=customer.id, instance_id=instance.id,
+        instance_name=instance_name, key=key, key_id=key_row.id,
+        headers={"Authorization": "Bearer " + key})
+
+
+@pytest.fixture
+def account(app):
+    return create_account()
+
+
+def send_body(**overrides):
+    body = {"instance_id": "support-line", "phone": PHONE,
+            "message": "Your order #2041 has been shipped.",
+            "message_purpose": "transactional"}
+    body.update(overrides)
+    return {k: v for k, v in body.items() if v is not ...}
+
+
+def message_rows():
+    with store.db.connection_context():
+        return list(store.MessageLog.select().order_by(store.MessageLog.id))
