@@ -12,6 +12,7 @@ from peewee import IntegrityError
 
 import sending
 import store
+import threecx
 from config import ConfigError
 from config import describe_settings
 from config import load_settings
@@ -254,6 +255,8 @@ def build_parser():
     p.add_argument("instance")
     p.set_defaults(func=cmd_instances_resume)
 
+    threecx.add_cli(sub, _Parser)
+
     p = sub.add_parser("suppressions")
     p.add_argument("action", choices=("add", "remove", "list"))
     p.add_argument("customer_id", type=_positive_int)
@@ -270,7 +273,7 @@ def main(argv=None):
         if getattr(args, "no_db", False) or args.command == "serve":
             args.func(args, settings)
             return 0
-        store.init_db(settings.DATABASE_URL)
+        store.init_db(settings.DATABASE_URL, extra_models=threecx.MODELS)
         with db.connection_context():
             args.func(args, settings)
         return 0

@@ -24,6 +24,7 @@ import content_policy
 import policy
 import ratelimit
 import store
+import threecx
 from config import load_settings
 from errors import ApiError
 from evolution_client import EvolutionClient
@@ -65,7 +66,8 @@ def create_app(config=None):
     app = Flask(__name__)
     app.config.update(MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
                       JSON_SORT_KEYS=False)
-    db_path = store.init_db(settings.DATABASE_URL)
+    db_path = store.init_db(settings.DATABASE_URL,
+                            extra_models=threecx.MODELS)
     evolution = build_evolution_client(settings)
     storage_uri = settings.RATELIMIT_STORAGE_URI or (
         "sqlite:///" + os.path.join(os.path.dirname(db_path),
@@ -82,6 +84,7 @@ def create_app(config=None):
     }
     register_hooks(app)
     register_routes(app)
+    app.register_blueprint(threecx.bp)
     return app
 
 

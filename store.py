@@ -141,8 +141,40 @@ class IdempotencyRecord(BaseModel):
         indexes = ((("customer", "key"), True),)
 
 
+class ConversationWindow(BaseModel):
+    """When a number last wrote to a customer: its 24-hour service window."""
+    customer = ForeignKeyField(Customer)
+    phone = CharField()
+    last_inbound_at = DateTimeField()
+
+    class Meta:
+        indexes = ((("customer", "phone"), True),)
+
+
 MODELS = [Customer, ApiKey, Instance, MessageLog, QuotaCounter, Suppression,
-          IdempotencyRecord]
+          IdempotencyRecord, ConversationWindow]
+WINDOW_HOURS = 24
+
+
+def open_window(customer_id, phone, at=None):
+    """Record an inbound message from ``phone``: (re)open its window."""
+    at = at or utcnow()
+    (ConversationWindow.insert(customer=customer_id, phone=phone,
+                               last_inbound_at=at)
+     .on_conflict(conflict_target=[ConversationWindow.customer,
+                                   ConversationWindow.phone],
+                  update={ConversationWindow.last_inbound_at: at})
+     .execute())
+
+
+def window_is_open(customer_id, phone, now=None):
+    """True when ``phone`` wrote to the customer in the last 24 hours."""
+    now = now or utcnow()
+    since = now - datetime.timedelta(hours=WINDOW_HOURS)
+    return ConversationWindow.select().where(
+        (ConversationWindow.customer == customer_id)
+        & (ConversationWindow.phone == phone)
+        & (ConversationWindow.last_inbound_at >= since)).exists()
 
 
 def database_path(url):
