@@ -193,7 +193,10 @@ def cmd_serve(args, settings):
 
 def cmd_sandbox(args, settings):
     import sandbox
-    sandbox.run_sandbox(host=args.host, port=args.port)
+    state = sandbox.SandboxState(api_key=args.api_key,
+                                 auto_create=args.auto_create,
+                                 config={"version": args.evolution_version})
+    sandbox.run_sandbox(host=args.host, port=args.port, state=state)
 
 
 def build_parser():
@@ -211,6 +214,12 @@ def build_parser():
     p = sub.add_parser("sandbox", help="run the Evolution API sandbox")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=_positive_int, default=8081)
+    p.add_argument("--api-key", default="BQYHJGJHJ",
+                   help="global apikey (Evolution's own default)")
+    p.add_argument("--auto-create", action="store_true",
+                   help="create unknown instances on first use")
+    p.add_argument("--evolution-version", default="2.3.6",
+                   help="version to emulate (1.x switches to v1 bodies)")
     p.set_defaults(func=cmd_sandbox, no_db=True)
 
     sub.add_parser("init-db").set_defaults(func=cmd_init_db)

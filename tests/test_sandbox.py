@@ -1,0 +1,488 @@
+"""Tests for the Evolution API sandbox, over real loopback HTTP."""
+
+import threading
+import time
+
+import jwt
+import pytest
+import requests
+from flask import Flask, request
+from werkzeug.serving import make_server
+
+import sandbox
+
+GLOBAL_KEY = "test-global-key"
+TOKEN = "6F1C2D3E-4B5A-4C6D-8E7F-90A1B2C3D4E5"
+NAME = "sales-01"
+
+
+def wait_until(predicate, timeout=5.0):
+    """Poll `predicate` until true or fail the test."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if predicate():
+            return
+        time.sleep(0.01)
+    pytest.fail("condition not reached in time")
+
+
+@pytest.fixture
+def state():
+    state = sandbox.SandboxState(api_key=GLOBAL_KEY,
+                                 config={"ack_delay_s": 0.01,
+                                         "call_timeout_s": 0.01,
+                                         "webhook_retry_delay_s": 0.01})
+    state.add_instance(NAME, token=TOKEN,
+                       owner_jid="5511900000001@s.whatsapp.net")
+    yield state
+    state.close()
+
+
+@pytest.fixture
+def server(state):
+    srv, base_url = sandbox.start_sandbox_thread(state=state)
+    yield base_url
+    srv.shutdown()
+    srv.server_close()
+
+
+@pytest.fixture
+def http():
+    session = requests.Session()
+    yield session
+    session.close()
+
+
+@pytest.fixture
+def receiver():
+    """A loopback webhook receiver recording every request."""
+    records = []
+    app = Flask("receiver")
+
+    @app.post("/", defaults={"rest": ""})
+    @app.post("/<path:rest>")
+    def record(rest):
+        records.append({"path": request.path,
+                        "headers": dict(request.headers),
+                        "json": request.get_json()})
+        return "", 200
+
+    srv = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=srv.serve_forever, args=(0.05,),
+                              daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{srv.server_port}/hook", records
+    srv.shutdown()
+    srv.server_close()
+
+
+def send(http, base, body, key=TOKEN, name=NAME, **kwargs):
+    return http.post(f"{base}/message/sendText/{name}", json=body,
+                     headers={"apikey": key}, **kwargs)
+
+
+def control(http, base, path, body=None):
+    return http.post(f"{base}/_sandbox/{path}", json=body or {},
+                     headers={"apikey": GLOBAL_KEY})
+
+
+# ------------------------------------------------------------ basics
+
+def test_welcome_body(server, http):
+    response = http.get(server + "/")
+    assert response.status_code == 200
+    assert response.headers["Content-Type"].startswith("application/json")
+    body = response.json()
+    assert body["status"] == 200
+    assert body["version"] == "2.3.6"
+    assert body["message"] == "Welcome to the Evolution API, it is working!"
+
+
+def test_unknown_instance_is_404_before_key_check(server, http):
+    response = send(http, server, {"number": "1", "text": "x"}, key="",
+                    name="nope")
+    assert response.status_code == 404
+    assert response.json() == {
+        "status": 404, "error": "Not Found",
+        "response": {"message": ['The "nope" instance does not exist']}}
+
+
+def test_known_instance_bad_key_is_401_string(server, http):
+    response = send(http, server, {"number": "1", "text": "x"}, key="bad")
+    assert response.status_code == 401
+    assert response.json() == {"status": 401, "error": "Unauthorized",
+                               "response": {"message": "Unauthorized"}}
+
+
+def test_send_text_201_v2_shape(server, http, state):
+    response = send(http, server, {"number": "+55 (11) 98765-4321",
+                                   "text": "Hello"})
+    assert response.status_code == 201
+    body = response.json()
+    assert body["key"]["remoteJid"] == "5511987654321@s.whatsapp.net"
+    assert body["key"]["fromMe"] is True
+    assert body["key"]["id"].startswith("3EB0")
+    assert len(body["key"]["id"]) == 22
+    assert body["message"] == {"conversation": "Hello"}
+    assert body["status"] == "PENDING"
+    assert body["messageType"] == "conversation"
+    assert isinstance(body["messageTimestamp"], int)
+    assert body["instanceId"] == state.get_instance(NAME)["id"]
+    assert body["pushName"] == "Você"
+    sent = state.sent_messages()
+    assert [m["id"] for m in sent] == [body["key"]["id"]]
+    assert sent[0]["text"] == "Hello"
+
+
+def test_global_key_and_group_number(server, http):
+    response = send(http, server, {"number": "120363012345678901",
+                                   "text": "hi"}, key=GLOBAL_KEY)
+    assert response.status_code == 201
+    assert response.json()["key"]["remoteJid"] == (
+        "120363012345678901@g.us")
+
+
+@pytest.mark.parametrize("body, message", [
+    ({"text": "x"}, ['instance requires property "number"']),
+    ({"number": 5511, "text": "x"}, ["Invalid format"]),
+    ({"number": "1", "text": "x", "delay": "soon"},
+     ["Enter a value in milliseconds"]),
+    ({"number": "1", "textMessage": {"text": "x"}},
+     ['instance requires property "text"']),
+])
+def test_schema_errors_are_nested_arrays(server, http, body, message):
+    response = send(http, server, body)
+    assert response.status_code == 400
+    assert response.json() == {"status": 400, "error": "Bad Request",
+                               "response": {"message": [message]}}
+
+
+def test_blank_text(server, http):
+    response = send(http, server, {"number": "5511987654321", "text": " "})
+    assert response.status_code == 400
+    assert response.json()["response"]["message"] == ["Text is required"]
+
+
+def test_not_on_whatsapp(server, http):
+    control(http, server, "not-on-whatsapp", {"add": ["5511900000000"]})
+    response = send(http, server, {"number": "+5511900000000",
+                                   "text": "x"})
+    assert response.status_code == 400
+    assert response.json()["response"]["message"] == [
+        {"jid": "5511900000000@s.whatsapp.net", "exists": False,
+         "number": "+5511900000000"}]
+
+
+def test_connection_closed(server, http, state):
+    control(http, server, "connection-closed", {"closed": True})
+    response = send(http, server, {"number": "5511987654321",
+                                   "text": "x"})
+    assert response.status_code == 500
+    assert response.json() == {
+        "status": 500, "error": "Internal Server Error",
+        "response": {"message": "Connection Closed"}}
+    control(http, server, "connection-closed", {"closed": False})
+    assert send(http, server, {"number": "5511987654321",
+                               "text": "x"}).status_code == 201
+
+
+def test_v1_emulation(state, http):
+    srv, base = sandbox.start_sandbox_thread(state=state,
+                                             config={"version": "1.8.6"})
+    try:
+        assert http.get(base + "/").json()["version"] == "1.8.6"
+        v2 = send(http, base, {"number": "5511987654321", "text": "x"})
+        assert v2.status_code == 400
+        assert v2.json()["response"]["message"] == [
+            ['instance requires property "textMessage"']]
+        v1 = send(http, base, {"number": "5511987654321",
+                               "options": {"delay": 0},
+                               "textMessage": {"text": "hi"}})
+        assert v1.status_code == 201
+        body = v1.json()
+        assert body["message"] == {"extendedTextMessage": {"text": "hi"}}
+        assert isinstance(body["messageTimestamp"], str)
+        assert "instanceId" not in body
+    finally:
+        srv.shutdown()
+        srv.server_close()
+
+
+def test_delay_is_honoured(server, http):
+    started = time.monotonic()
+    response = send(http, server, {"number": "5511987654321", "text": "x",
+                                   "delay": 300})
+    assert response.status_code == 201
+    assert time.monotonic() - started >= 0.3
+
+
+def test_unknown_route_and_malformed_json(server, http):
+    response = http.post(server + "/foo", json={})
+    assert response.status_code == 404
+    assert response.json() == {
+        "status": 404, "error": "Not Found",
+        "response": {"message": ["Cannot POST /foo"]}}
+    response = http.post(f"{server}/message/sendText/{NAME}",
+                         data=b'{"number": ',
+                         headers={"apikey": TOKEN,
+                                  "Content-Type": "application/json"})
+    assert response.status_code == 400
+    body = response.json()
+    assert body["error"] == "Internal Server Error"
+    assert isinstance(body["response"]["message"], str)
+
+
+def test_fail_next_garbage(server, http):
+    control(http, server, "fail-next", {"status": 500, "body": "garbage"})
+    response = send(http, server, {"number": "5511987654321", "text": "x"})
+    assert (response.status_code, response.text) == (500, "garbage")
+    assert send(http, server, {"number": "5511987654321",
+                               "text": "x"}).status_code == 201
+
+
+def test_instance_routes(server, http, state):
+    response = http.get(f"{server}/instance/connectionState/{NAME}",
+                        headers={"apikey": TOKEN})
+    assert response.json() == {"instance": {"instanceName": NAME,
+                                            "state": "open"}}
+    created = http.post(server + "/instance/create",
+                        json={"instanceName": "new-01",
+                              "integration": "WHATSAPP-BAILEYS"},
+                        headers={"apikey": GLOBAL_KEY})
+    assert created.status_code == 201
+    token = created.json()["hash"]
+    assert token == token.upper() and len(token) == 36
+    listed = http.get(server + "/instance/fetchInstances",
+                      headers={"apikey": token}).json()
+    assert isinstance(listed, list)
+    assert [(i["name"], i["token"]) for i in listed] == [("new-01", token)]
+    again = http.post(server + "/instance/create",
+                      json={"instanceName": "new-01",
+                            "integration": "WHATSAPP-BAILEYS"},
+                      headers={"apikey": GLOBAL_KEY})
+    assert again.status_code == 403
+
+
+# ----------------------------------------------------------- webhooks
+
+def set_hook(http, base, url, **extra):
+    hook = {"enabled": True, "url": url, "events": [], **extra}
+    return http.post(f"{base}/webhook/set/{NAME}", json={"webhook": hook},
+                     headers={"apikey": TOKEN})
+
+
+def test_webhook_set_and_find(server, http, receiver):
+    url, _ = receiver
+    response = set_hook(http, server, url, events=["SEND_MESSAGE"])
+    assert response.status_code == 201
+    row = http.get(f"{server}/webhook/find/{NAME}",
+                   headers={"apikey": TOKEN}).json()
+    assert row["url"] == url and row["events"] == ["SEND_MESSAGE"]
+    assert row["webhookByEvents"] is False
+    bad = set_hook(http, server, url, events=["NOPE"])
+    assert bad.status_code == 400
+    assert isinstance(bad.json()["response"]["message"][0], list)
+
+
+def test_send_emits_send_message_then_acks(server, http, state, receiver):
+    url, records = receiver
+    set_hook(http, server, url, headers={"X-Secret": "s3cr3t"})
+    body = send(http, server, {"number": "5511987654321",
+                               "text": "Hi"}).json()
+    assert state.wait_for_webhooks()
+    events = [r["json"]["event"] for r in records]
+    assert events == ["send.message"] + ["messages.update"] * 3
+    first = records[0]["json"]
+    assert first["data"] == body
+    assert first["instance"] == NAME and first["apikey"] == TOKEN
+    assert first["destination"] == url
+    assert first["sender"] == "5511900000001@s.whatsapp.net"
+    assert first["date_time"].endswith("Z")
+    updates = [r["json"]["data"] for r in records[1:]]
+    assert [u["status"] for u in updates] == list(sandbox.ACK_STEPS)
+    assert {u["keyId"] for u in updates} == {body["key"]["id"]}
+    assert all(r["headers"]["X-Secret"] == "s3cr3t" for r in records)
+    assert all(r["path"] == "/hook" for r in records)
+    assert state.sent_messages()[0]["status"] == "READ"
+
+
+def test_webhook_jwt_and_event_filter(server, http, state, receiver):
+    url, records = receiver
+    key = "k3y-long-enough-for-hs256-0123456789"
+    set_hook(http, server, url, headers={"jwt_key": key},
+             events=["SEND_MESSAGE"])
+    send(http, server, {"number": "5511987654321", "text": "Hi"})
+    assert state.wait_for_webhooks()
+    assert [r["json"]["event"] for r in records] == ["send.message"]
+    headers = records[0]["headers"]
+    assert "jwt_key" not in {k.lower() for k in headers}
+    scheme, token = headers["Authorization"].split()
+    claims = jwt.decode(token, key, algorithms=["HS256"])
+    assert scheme == "Bearer"
+    assert claims["app"] == "evolution" and claims["action"] == "webhook"
+    assert claims["exp"] == claims["iat"] + 600
+
+
+def test_short_jwt_key_still_signs():
+    headers = sandbox.build_webhook_headers({"jwt_key": "k3y", "X-A": 1})
+    assert headers["X-A"] == "1" and "jwt_key" not in headers
+    token = headers["Authorization"].split()[1]
+    with pytest.warns(jwt.warnings.InsecureKeyLengthWarning):
+        claims = jwt.decode(token, "k3y", algorithms=["HS256"])
+    assert claims["action"] == "webhook"
+
+
+def test_by_events_suffix(server, http, state, receiver):
+    url, records = receiver
+    set_hook(http, server, url, byEvents=True)
+    send(http, server, {"number": "5511987654321", "text": "Hi"})
+    assert state.wait_for_webhooks()
+    assert [r["path"] for r in records] == [
+        "/hook/send-message"] + ["/hook/messages-update"] * 3
+    assert records[0]["json"]["destination"] == url
+
+
+def test_webhook_retries_on_5xx(state):
+    calls = []
+
+    def deliver(url, headers, body):
+        calls.append(url)
+        return 503 if len(calls) < 3 else 200
+
+    state.config.update(deliver=deliver, ack_delay_s=None)
+    state.set_webhook(NAME, url="http://gateway.internal/hook")
+    app = sandbox.create_sandbox_app(state)
+    with app.test_client() as client:
+        client.post(f"/message/sendText/{NAME}", headers={"apikey": TOKEN},
+                    json={"number": "5511987654321", "text": "x"})
+    assert state.wait_for_webhooks()
+    assert calls == ["http://gateway.internal/hook"] * 3
+
+
+def test_inject_events(server, http, state, receiver):
+    url, records = receiver
+    set_hook(http, server, url)
+    msg = control(http, server, f"inject/message/{NAME}",
+                  {"text": "Oi!", "from": "214567890123456@lid",
+                   "phone": "5511912345678", "push_name": "Maria"})
+    assert msg.status_code == 201
+    group = control(http, server, f"inject/message/{NAME}",
+                    {"text": "menu", "from": "5511912345678",
+                     "group": "120363012345678901@g.us"})
+    control(http, server, f"inject/connection/{NAME}",
+            {"state": "close", "status_reason": 401})
+    control(http, server, f"inject/qrcode/{NAME}")
+    control(http, server, f"inject/call/{NAME}", {"from": "5511912345678"})
+    assert state.wait_for_webhooks()
+    by_event = {}
+    for r in records:
+        by_event.setdefault(r["json"]["event"], []).append(r["json"]["data"])
+    upsert = by_event["messages.upsert"][0]
+    assert upsert["key"]["remoteJid"] == "214567890123456@lid"
+    assert upsert["key"]["remoteJidAlt"] == (
+        "5511912345678@s.whatsapp.net")
+    assert upsert["message"] == {"conversation": "Oi!"}
+    assert upsert["key"]["fromMe"] is False
+    group_key = by_event["messages.upsert"][1]["key"]
+    assert group_key["remoteJid"] == "120363012345678901@g.us"
+    assert group_key["participant"] == "5511912345678@s.whatsapp.net"
+    assert group.json()["key"] == group_key
+    assert by_event["connection.update"] == [
+        {"instance": NAME, "state": "close", "statusReason": 401}]
+    assert "status.instance" in by_event
+    assert by_event["qrcode.updated"][0]["qrcode"]["instance"] == NAME
+    assert [c["status"] for c in by_event["call"]] == ["offer", "timeout"]
+    state_now = http.get(f"{server}/instance/connectionState/{NAME}",
+                         headers={"apikey": TOKEN}).json()
+    assert state_now["instance"]["state"] == "close"
+    closed = send(http, server, {"number": "5511987654321", "text": "x"})
+    assert closed.status_code == 500
+
+
+def test_control_routes_need_global_key(server, http):
+    response = http.post(server + "/_sandbox/reset",
+                         headers={"apikey": TOKEN})
+    assert response.status_code == 401
+
+
+# ---------------------------------------------------------- WSGIAdapter
+
+@pytest.fixture
+def inproc(state):
+    app = sandbox.create_sandbox_app(state)
+    session = requests.Session()
+    session.mount("http://evolution.sandbox", sandbox.WSGIAdapter(app))
+    yield session, "http://evolution.sandbox"
+    session.close()
+
+
+@pytest.mark.parametrize("method, path, body, key", [
+    ("GET", "/", None, None),
+    ("POST", "/message/sendText/nope", {"number": "1", "text": "x"}, None),
+    ("POST", f"/message/sendText/{NAME}", {"number": "1", "text": "x"},
+     "bad"),
+    ("POST", f"/message/sendText/{NAME}", {"text": "x"}, TOKEN),
+    ("POST", "/foo", {}, None),
+    ("GET", f"/instance/connectionState/{NAME}", None, TOKEN),
+])
+def test_adapter_matches_http(server, http, inproc, method, path, body,
+                              key):
+    session, base = inproc
+    headers = {"apikey": key} if key else {}
+    over_http = http.request(method, server + path, json=body,
+                             headers=headers)
+    in_process = session.request(method, base + path, json=body,
+                                 headers=headers)
+    assert in_process.status_code == over_http.status_code
+    assert in_process.json() == over_http.json()
+    assert in_process.headers["Content-Type"] == (
+        over_http.headers["Content-Type"])
+    assert in_process.url == base + path
+    assert in_process.reason == over_http.reason
+
+
+def test_adapter_send_text_and_encoding(inproc):
+    session, base = inproc
+    response = session.post(f"{base}/message/sendText/{NAME}",
+                            json={"number": "5511987654321", "text": "ç"},
+                            headers={"apikey": TOKEN}, timeout=5)
+    assert response.status_code == 201
+    assert response.encoding == "utf-8"
+    assert response.json()["pushName"] == "Você"
+    assert response.request.method == "POST"
+
+
+def test_adapter_read_timeout(inproc, state):
+    session, base = inproc
+    started = time.monotonic()
+    with pytest.raises(requests.exceptions.ReadTimeout):
+        session.post(f"{base}/message/sendText/{NAME}",
+                     json={"number": "5511987654321", "text": "x",
+                           "delay": 3000},
+                     headers={"apikey": TOKEN}, timeout=(1, 0.2))
+    assert time.monotonic() - started < 1.0
+    assert state.sent_messages() == []
+    state.set_fail_next(hang_s=2)
+    with pytest.raises(requests.exceptions.ReadTimeout):
+        session.get(f"{base}/instance/connectionState/{NAME}",
+                    headers={"apikey": TOKEN}, timeout=0.1)
+
+
+def test_auto_create(http):
+    state = sandbox.SandboxState(auto_create=True)
+    app = sandbox.create_sandbox_app(state)
+    session = requests.Session()
+    session.mount("http://evolution.sandbox", sandbox.WSGIAdapter(app))
+    try:
+        url = "http://evolution.sandbox/message/sendText/any"
+        first = session.post(url, json={"number": "5511987654321",
+                                        "text": "x"},
+                             headers={"apikey": "whatever"})
+        assert first.status_code == 201
+        other = session.post(url, json={"number": "5511987654321",
+                                        "text": "x"},
+                             headers={"apikey": "different"})
+        assert other.status_code == 401
+    finally:
+        session.close()
+        state.close()
