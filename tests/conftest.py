@@ -120,3 +120,53 @@ def send_body(**overrides):
 def message_rows():
     with store.db.connection_context():
         return list(store.MessageLog.select().order_by(store.MessageLog.id))
+
+
+GATEWAY_BIN = os.path.join(os.path.dirname(sys.executable), "gateway")
+
+
+@pytest.fixture
+def serve_gateway(tmp_path, base_config):
+    """Start ``gateway serve`` (gunicorn) on ``base_config``; return its URL.
+
+    The database is initialised in this process first, so tests can seed
+    it with ``create_account`` before the workers start.
+    """
+    import subprocess
+    import time
+
+    import requests
+    procs = []
+    store.init_db(base_config["DATABASE_URL"])
+
+    def start(workers=4, **overrides):
+        config = dict(base_config, **overrides)
+        env = {k: v for k, v in os.environ.items()
+               if not k.startswith("GATEWAY_")}
+        env.update({"GATEWAY_" + k: str(v).lower() if isinstance(v, bool)
+                    else str(v) for k, v in config.items()})
+        port = free_port()
+        proc = subprocess.Popen(
+            [GATEWAY_BIN, "serve", "--port", str(port), "--workers",
+             str(workers)], env=env, cwd=tmp_path,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        procs.append(proc)
+        url = "http://127.0.0.1:%d" % port
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(url + "/healthz", timeout=1).ok:
+                    return types.SimpleNamespace(url=url, proc=proc)
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        raise AssertionError("gateway serve did not come up")
+    yield start
+    for proc in procs:
+        if proc.poll() is None:
+            proc.terminate()
+            proc.wait(timeout=30)
+
+
+def read_readme():
+    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as handle:
+        return handle.read()
