@@ -7,20 +7,25 @@ import argparse
 import datetime
 import json
 import sys
+from urllib.parse import urlparse
 
 from peewee import IntegrityError
 
 import sending
 import store
 import threecx
+import webhooks
 from config import ConfigError
 from config import describe_settings
 from config import load_settings
 from policy import to_e164
 from store import ApiKey
 from store import Customer
+from store import Delivery
+from store import Event
 from store import Instance
 from store import Suppression
+from store import WebhookEndpoint
 from store import db
 from store import utcnow
 
@@ -182,6 +187,118 @@ def cmd_suppressions(args, settings):
                 "suppressed": False, "removed": bool(removed)})
 
 
+def _endpoint_dict(endpoint):
+    return {"id": endpoint.id, "customer_id": endpoint.customer_id,
+            "url": endpoint.url,
+            "events": endpoint.events.split(",") if endpoint.events else [],
+            "enabled": endpoint.enabled,
+            "disabled_reason": endpoint.disabled_reason}
+
+
+def _events(raw):
+    events = [e.strip() for e in raw.split(",") if e.strip()]
+    unknown = sorted(set(events) - set(webhooks.EVENTS))
+    if unknown:
+        raise argparse.ArgumentTypeError(
+            "unknown events %s; known: %s" % (
+                ",".join(unknown), ",".join(webhooks.EVENTS)))
+    return ",".join(events)
+
+
+def _url(raw):
+    parsed = urlparse(raw)
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise argparse.ArgumentTypeError("%r is not an http(s) URL" % raw)
+    return raw
+
+
+def _time(raw):
+    try:
+        moment = datetime.datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError("%r is not an ISO 8601 time" % raw)
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(datetime.timezone.utc).replace(
+            tzinfo=None)
+    return moment
+
+
+def cmd_webhooks_create(args, settings):
+    customer = _get(Customer, args.customer_id, "customer")
+    endpoint = WebhookEndpoint.create(customer=customer, url=args.url,
+                                      secret=webhooks.create_secret(),
+                                      events=args.events or "")
+    _print(dict(_endpoint_dict(endpoint), secret=endpoint.secret))
+
+
+def cmd_webhooks_list(args, settings):
+    _print([_endpoint_dict(e)
+            for e in WebhookEndpoint.select().order_by(WebhookEndpoint.id)])
+
+
+def cmd_webhooks_rotate(args, settings):
+    endpoint = _get(WebhookEndpoint, args.endpoint_id, "webhook")
+    secret = webhooks.create_secret()
+    WebhookEndpoint.update(secret=secret).where(
+        WebhookEndpoint.id == endpoint.id).execute()
+    _print({"id": endpoint.id, "secret": secret})
+
+
+def cmd_webhooks_enable(args, settings):
+    endpoint = _get(WebhookEndpoint, args.endpoint_id, "webhook")
+    enabled = args.action == "enable"
+    WebhookEndpoint.update(
+        enabled=enabled,
+        disabled_reason=None if enabled else "disabled by operator").where(
+        WebhookEndpoint.id == endpoint.id).execute()
+    _print({"id": endpoint.id, "enabled": enabled})
+
+
+def cmd_deliveries_list(args, settings):
+    query = (Delivery.select(Delivery, Event).join(Event)
+             .order_by(Delivery.id.desc()).limit(args.limit))
+    if args.status:
+        statuses = {"pending": ("pending", "delivering"),
+                    "failed": ("failed",), "dead": ("dead",),
+                    "delivered": ("delivered",)}[args.status]
+        query = query.where(Delivery.status.in_(statuses))
+    _print([{"id": d.id, "event": d.event.name, "event_id": d.event.uid,
+             "endpoint_id": d.endpoint_id, "status": d.status,
+             "attempts": d.attempts, "next_attempt_at": d.next_attempt_at,
+             "last_status_code": d.last_status_code,
+             "last_error": d.last_error, "created_at": d.created_at}
+            for d in query])
+
+
+def cmd_deliveries_replay(args, settings):
+    if args.delivery_id is None and args.since is None:
+        raise UsageError("deliveries replay needs an ID or --since TIME")
+    if args.delivery_id is not None:
+        _get(Delivery, args.delivery_id, "delivery")
+    count = webhooks.replay_deliveries(
+        ids=[args.delivery_id] if args.delivery_id else None,
+        since=args.since)
+    _print({"replayed": count})
+
+
+def cmd_instances_evolution_webhook(args, settings):
+    """Print the body to POST to Evolution's /webhook/set/{instance}."""
+    row = _get_instance(args.instance)
+    base = args.base_url.rstrip("/")
+    _print({
+        "evolution_url": "%s/webhook/set/%s" % (
+            settings.EVOLUTION_URL or "<GATEWAY_EVOLUTION_URL>",
+            row.evolution_instance),
+        "body": {"webhook": {
+            "enabled": True,
+            "url": "%s/webhooks/evolution/%s" % (base, row.name),
+            "byEvents": False, "base64": False,
+            "headers": {"X-Gateway-Secret": row.webhook_secret},
+            "events": ["MESSAGES_UPSERT", "MESSAGES_UPDATE", "SEND_MESSAGE",
+                       "CONNECTION_UPDATE", "QRCODE_UPDATED", "CALL",
+                       "GROUPS_UPSERT", "GROUP_PARTICIPANTS_UPDATE"]}}})
+
+
 def cmd_config(args, settings):
     print(describe_settings())
 
@@ -263,6 +380,42 @@ def build_parser():
     p = instances.add_parser("resume")
     p.add_argument("instance")
     p.set_defaults(func=cmd_instances_resume)
+
+    p = instances.add_parser(
+        "evolution-webhook",
+        help="print the Evolution webhook settings for an instance")
+    p.add_argument("instance")
+    p.add_argument("--base-url", type=_url, default="http://127.0.0.1:8000",
+                   help="where Evolution reaches this gateway")
+    p.set_defaults(func=cmd_instances_evolution_webhook)
+
+    hooks = sub.add_parser("webhooks").add_subparsers(
+        dest="action", required=True, parser_class=_Parser)
+    p = hooks.add_parser("create")
+    p.add_argument("customer_id", type=_positive_int)
+    p.add_argument("url", type=_url)
+    p.add_argument("--events", type=_events)
+    p.set_defaults(func=cmd_webhooks_create)
+    hooks.add_parser("list").set_defaults(func=cmd_webhooks_list)
+    p = hooks.add_parser("rotate-secret")
+    p.add_argument("endpoint_id", type=_positive_int)
+    p.set_defaults(func=cmd_webhooks_rotate)
+    for action in ("disable", "enable"):
+        p = hooks.add_parser(action)
+        p.add_argument("endpoint_id", type=_positive_int)
+        p.set_defaults(func=cmd_webhooks_enable)
+
+    deliveries = sub.add_parser("deliveries").add_subparsers(
+        dest="action", required=True, parser_class=_Parser)
+    p = deliveries.add_parser("list")
+    p.add_argument("--status", choices=("pending", "failed", "dead",
+                                        "delivered"))
+    p.add_argument("--limit", type=_positive_int, default=100)
+    p.set_defaults(func=cmd_deliveries_list)
+    p = deliveries.add_parser("replay")
+    p.add_argument("delivery_id", nargs="?", type=_positive_int)
+    p.add_argument("--since", type=_time)
+    p.set_defaults(func=cmd_deliveries_replay)
 
     threecx.add_cli(sub, _Parser)
 

@@ -90,6 +90,16 @@ def _parse_csv(raw):
     return tuple(part.strip() for part in raw.split(",") if part.strip())
 
 
+def _parse_schedule(raw):
+    try:
+        delays = tuple(float(part) for part in raw.split(",") if part.strip())
+    except ValueError:
+        raise ValueError("expected comma-separated seconds")
+    if not delays or any(d < 0 for d in delays):
+        raise ValueError("expected at least one delay, none negative")
+    return delays
+
+
 def _parse_text(raw):
     return raw
 
@@ -149,6 +159,18 @@ SETTINGS = (
     Setting("DEMO", _parse_bool, "true",
             "With the built-in sandbox, create a demo customer, instance "
             "and key on first start and print them."),
+    Setting("WEBHOOK_DISPATCH", _parse_bool, "true",
+            "Run the webhook delivery thread in every worker (turn off "
+            "only to deliver from elsewhere)."),
+    Setting("WEBHOOK_TIMEOUT", _parse_positive_float, "10",
+            "Seconds a customer endpoint has to answer one delivery."),
+    Setting("WEBHOOK_POOL_SIZE", _parse_positive_int, "8",
+            "Concurrent deliveries per worker."),
+    Setting("WEBHOOK_RETRY_SCHEDULE", _parse_schedule,
+            "5,30,120,600,1800,3600,7200,14400,28800,43200,43200",
+            "Seconds between delivery attempts (each +/-20% jitter); "
+            "after the last one the delivery is dead-lettered. The "
+            "default retries for about 40 hours."),
     Setting("WEBHOOK_ALLOW_PRIVATE", _parse_bool, "false",
             "Let customer webhooks reach loopback and private addresses "
             "(local development and tests only)."),

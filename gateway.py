@@ -21,10 +21,14 @@ from peewee import IntegrityError
 from werkzeug.exceptions import HTTPException
 
 import content_policy
+import intake
 import policy
 import ratelimit
+import sandbox
+import sending
 import store
 import threecx
+import webhooks
 from config import load_settings
 from errors import ApiError
 from evolution_client import EvolutionClient
@@ -68,7 +72,9 @@ def create_app(config=None):
                       JSON_SORT_KEYS=False)
     db_path = store.init_db(settings.DATABASE_URL,
                             extra_models=threecx.MODELS)
-    evolution = build_evolution_client(settings)
+    sandbox_state = None if settings.EVOLUTION_URL else \
+        build_embedded_sandbox()
+    evolution = build_evolution_client(settings, sandbox_state)
     storage_uri = settings.RATELIMIT_STORAGE_URI or (
         "sqlite:///" + os.path.join(os.path.dirname(db_path),
                                     "ratelimit.db"))
@@ -77,32 +83,81 @@ def create_app(config=None):
     sender = GuardedSender(settings, evolution,
                            Throttles(limiter, settings,
                                      ratelimit.seconds_until_available),
-                           rules)
+                           rules, emit=webhooks.emit_for_send)
+    if sandbox_state is not None:
+        sandbox_state.config["deliver"] = make_embedded_delivery(sender)
+    dispatcher = None
+    if settings.WEBHOOK_DISPATCH:
+        dispatcher = webhooks.Dispatcher(
+            timeout=settings.WEBHOOK_TIMEOUT,
+            pool_size=settings.WEBHOOK_POOL_SIZE,
+            schedule=settings.WEBHOOK_RETRY_SCHEDULE,
+            allow_private=settings.WEBHOOK_ALLOW_PRIVATE,
+            housekeeping=make_housekeeping(settings)).start()
     app.extensions["gateway"] = {
         "settings": settings, "evolution": evolution, "sender": sender,
-        "limiter": limiter, "db_path": db_path,
+        "limiter": limiter, "db_path": db_path, "dispatcher": dispatcher,
+        "sandbox": sandbox_state,
     }
     register_hooks(app)
     register_routes(app)
     app.register_blueprint(threecx.bp)
+    app.register_blueprint(intake.bp)
     return app
 
 
-def build_evolution_client(settings):
+def build_embedded_sandbox():
+    """The in-process Evolution sandbox of the zero-config default."""
+    return sandbox.SandboxState(auto_create=True, config={
+        "default_webhook": {"url": SANDBOX_URL + "/gateway-intake",
+                            "events": []}})
+
+
+def build_evolution_client(settings, sandbox_state=None):
     """A client for the configured Evolution, or the in-process sandbox."""
     timeout = (settings.EVOLUTION_CONNECT_TIMEOUT, settings.EVOLUTION_TIMEOUT)
-    if settings.EVOLUTION_URL:
+    if sandbox_state is None:
         return EvolutionClient(settings.EVOLUTION_URL,
                                settings.EVOLUTION_API_KEY, timeout)
     # The sandbox answers inside this process through a transport adapter:
     # no socket, no second server, and a sync worker never waits on
     # itself (calling its own port over HTTP would deadlock under load).
-    import sandbox
-    state = sandbox.SandboxState(auto_create=True)
     session = requests.Session()
     session.mount(SANDBOX_URL, sandbox.WSGIAdapter(
-        sandbox.create_sandbox_app(state)))
-    return EvolutionClient(SANDBOX_URL, state.api_key, timeout, session)
+        sandbox.create_sandbox_app(sandbox_state)))
+    return EvolutionClient(SANDBOX_URL, sandbox_state.api_key, timeout,
+                           session)
+
+
+def make_embedded_delivery(sender):
+    """Hand the embedded sandbox's webhooks straight to the intake.
+
+    The sandbox lives in this process, so its events skip HTTP and the
+    intake's authentication; everything after that is the real path.
+    """
+    def deliver(url, headers, body):
+        try:
+            name = json.loads(body).get("instance")
+        except (ValueError, AttributeError):
+            return 400
+        with db.connection_context():
+            instance = store.Instance.select().where(
+                store.Instance.evolution_instance == name).first()
+            if instance is None:
+                return 404
+            intake.accept_evolution_event(instance, body, sender)
+        return 200
+    return deliver
+
+
+def make_housekeeping(settings):
+    """Once a minute: unstick sends, prune what no promise needs."""
+    def housekeeping():
+        # A send pending longer than any Evolution call can take belongs
+        # to a worker that died: its outcome is unknown, not "sending".
+        sending.recover_pending(settings.EVOLUTION_TIMEOUT + 60)
+        store.prune(idempotency_hours=settings.IDEMPOTENCY_TTL_HOURS)
+    return housekeeping
 
 
 def register_hooks(app):

@@ -151,7 +151,7 @@ class GuardedSender:
             log.warning("send log=%s instance=%s failed: %s", row.id,
                         instance.id, exc)
             self._finish_failed(row, customer, now, exc)
-            self._check_breaker(instance)
+            self.check_breaker(instance)
             raise ApiError(502, "gateway_send_failed",
                            "The message could not be delivered to "
                            "WhatsApp.",
@@ -234,18 +234,21 @@ class GuardedSender:
             if self.emit and exc.outcome == "failed":
                 self.emit(row, "message.failed")
 
-    def _check_breaker(self, instance):
+    def check_breaker(self, instance):
         """Pause ``instance`` when its recent sends look like abuse."""
-        recent = (MessageLog.select(MessageLog.outcome)
+        recent = (MessageLog.select(MessageLog.outcome,
+                                    MessageLog.created_at)
                   .where((MessageLog.instance == instance.id)
                          & (MessageLog.outcome.in_(
                              ("sent", "failed", "unknown"))))
                   .order_by(MessageLog.id.desc())
                   .limit(self.settings.BREAKER_WINDOW))
-        outcomes = [r.outcome for r in recent]
-        failures = sum(1 for o in outcomes if o == "failed")
+        recent = list(recent)
+        failures = sum(1 for r in recent if r.outcome == "failed")
+        opt_outs = count_opt_outs(instance.id, recent[-1].created_at) \
+            if recent else 0
         reason = policy.check_breaker(
-            len(outcomes), failures, count_recent_opt_outs(instance, outcomes),
+            len(recent), failures, opt_outs,
             self.settings.BREAKER_MIN_SENDS,
             self.settings.BREAKER_FAILURE_RATE,
             self.settings.BREAKER_OPT_OUT_RATE)
@@ -253,9 +256,12 @@ class GuardedSender:
             pause_instance(instance.id, reason)
 
 
-def count_recent_opt_outs(instance, outcomes):
-    """Opt-outs this instance caused recently (webhooks module fills in)."""
-    return 0
+def count_opt_outs(instance_id, since):
+    """Recipients who opted out from ``instance_id`` since ``since``."""
+    return Suppression.select().where(
+        (Suppression.instance == instance_id)
+        & (Suppression.reason == "opt_out")
+        & (Suppression.created_at >= since)).count()
 
 
 def find_instance(customer, instance_ref):
@@ -295,9 +301,10 @@ def take_quota(customer_id, period, limit):
                     .returning(QuotaCounter.used).execute())
         if rows:
             return rows[0].used
-        created = (QuotaCounter.insert(customer=customer_id, period=period,
-                                       used=0)
-                   .on_conflict_ignore().execute())
+        created = list(QuotaCounter.insert(customer=customer_id,
+                                           period=period, used=0)
+                       .on_conflict_ignore()
+                       .returning(QuotaCounter.id).execute())
         if not created:
             return None
     return None

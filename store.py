@@ -77,6 +77,11 @@ class Instance(BaseModel):
     paused = BooleanField(default=False)
     paused_reason = CharField(null=True)
     paused_at = DateTimeField(null=True)
+    # Authenticates Evolution's webhooks for this instance: sent back by
+    # Evolution as a custom header, or as the HS256 key of its bearer JWT,
+    # which is why it is kept in clear.
+    webhook_secret = CharField(default=lambda: "whi_" + secrets.token_urlsafe(
+        24))
     created_at = DateTimeField(default=utcnow)
 
 
@@ -122,6 +127,8 @@ class Suppression(BaseModel):
     customer = ForeignKeyField(Customer, backref="suppressions")
     phone = CharField()
     reason = CharField(default="manual")
+    # The instance the recipient opted out from, for the breaker.
+    instance = ForeignKeyField(Instance, null=True)
     created_at = DateTimeField(default=utcnow)
 
     class Meta:
@@ -151,8 +158,81 @@ class ConversationWindow(BaseModel):
         indexes = ((("customer", "phone"), True),)
 
 
+class WebhookEndpoint(BaseModel):
+    """A customer's URL that receives signed event deliveries."""
+    customer = ForeignKeyField(Customer, backref="webhook_endpoints")
+    url = CharField()
+    secret = CharField()
+    events = CharField(default="")  # comma-separated; empty = all
+    enabled = BooleanField(default=True)
+    disabled_reason = CharField(null=True)
+    created_at = DateTimeField(default=utcnow)
+
+    def wants(self, event):
+        return not self.events or event in self.events.split(",")
+
+
+class Event(BaseModel):
+    """A customer event, written in the same transaction as its cause."""
+    uid = CharField(unique=True)
+    customer = ForeignKeyField(Customer)
+    instance = ForeignKeyField(Instance, null=True)
+    name = CharField()
+    payload = TextField()
+    created_at = DateTimeField(default=utcnow)
+
+
+class Delivery(BaseModel):
+    """One event on its way to one endpoint: the outbox.
+
+    ``status`` is ``pending`` (due at ``next_attempt_at``), ``delivering``
+    (claimed by a worker until ``locked_until``), ``delivered``,
+    ``failed`` (retrying) or ``dead`` (retries exhausted or endpoint gone).
+    """
+    event = ForeignKeyField(Event, backref="deliveries")
+    endpoint = ForeignKeyField(WebhookEndpoint, backref="deliveries")
+    status = CharField(default="pending")
+    attempts = IntegerField(default=0)
+    next_attempt_at = DateTimeField(default=utcnow)
+    locked_until = DateTimeField(null=True)
+    last_status_code = IntegerField(null=True)
+    last_error = CharField(null=True)
+    delivered_at = DateTimeField(null=True)
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("status", "next_attempt_at"), False),)
+
+
+class InboundEvent(BaseModel):
+    """Every Evolution webhook accepted, raw, with what became of it."""
+    instance = ForeignKeyField(Instance, null=True)
+    evolution_event = CharField(null=True)
+    body = TextField()
+    outcome = CharField()  # processed | duplicate | ignored | error
+    events_emitted = IntegerField(default=0)
+    received_at = DateTimeField(default=utcnow)
+
+
+class SeenFact(BaseModel):
+    """Dedupe keys of Evolution facts already turned into events."""
+    key = CharField(unique=True)
+    created_at = DateTimeField(default=utcnow, index=True)
+
+
+class MessageStatus(BaseModel):
+    """The furthest status reached by a WhatsApp message, never lowered."""
+    instance = ForeignKeyField(Instance)
+    message_id = CharField()
+    rank = IntegerField()
+
+    class Meta:
+        indexes = ((("instance", "message_id"), True),)
+
+
 MODELS = [Customer, ApiKey, Instance, MessageLog, QuotaCounter, Suppression,
-          IdempotencyRecord, ConversationWindow]
+          IdempotencyRecord, ConversationWindow, WebhookEndpoint, Event,
+          Delivery, InboundEvent, SeenFact, MessageStatus]
 WINDOW_HOURS = 24
 
 
@@ -175,6 +255,27 @@ def window_is_open(customer_id, phone, now=None):
         (ConversationWindow.customer == customer_id)
         & (ConversationWindow.phone == phone)
         & (ConversationWindow.last_inbound_at >= since)).exists()
+
+
+def prune(now=None, keep_days=30, idempotency_hours=24):
+    """Delete what no guarantee needs any more; return rows removed."""
+    now = now or utcnow()
+    old = now - datetime.timedelta(days=keep_days)
+    removed = 0
+    removed += InboundEvent.delete().where(
+        InboundEvent.received_at < old).execute()
+    removed += SeenFact.delete().where(SeenFact.created_at < old).execute()
+    removed += IdempotencyRecord.delete().where(
+        IdempotencyRecord.created_at
+        < now - datetime.timedelta(hours=idempotency_hours)).execute()
+    done = Delivery.select(Delivery.id).where(
+        Delivery.status.in_(("delivered", "dead"))
+        & (Delivery.created_at < old))
+    removed += Delivery.delete().where(Delivery.id.in_(done)).execute()
+    removed += Event.delete().where(
+        (Event.created_at < old)
+        & ~Event.id.in_(Delivery.select(Delivery.event))).execute()
+    return removed
 
 
 def database_path(url):

@@ -196,7 +196,7 @@ def parse_header_timestamp(raw):
     return moment.timestamp()
 
 
-def signature_matches(secret, timestamp, body, signature):
+def is_signature_valid(secret, timestamp, body, signature):
     """Check ``sha256=<hex>`` (or bare hex) of ``timestamp + "." + body``.
 
     ``timestamp`` is the header exactly as sent, ``body`` the raw bytes.
@@ -245,7 +245,7 @@ def _in_any(address, networks):
         for net in networks)
 
 
-def client_address(remote_addr, forwarded_for, trusted):
+def find_client_address(remote_addr, forwarded_for, trusted):
     """The client's IP behind trusted proxies, or None if unparsable.
 
     ``X-Forwarded-For`` counts only when the direct peer is a trusted
@@ -265,7 +265,7 @@ def client_address(remote_addr, forwarded_for, trusted):
     return _address(hops[0])
 
 
-def address_allowed(address, networks):
+def is_address_allowed(address, networks):
     """True when no allowlist is set or ``address`` is inside it."""
     return not networks or _in_any(address, networks)
 
@@ -298,7 +298,7 @@ def derive_dedupe_key(integration_id, event_type, data, phone, call_time,
     return hashlib.sha256("|".join(parts).encode("utf-8")).hexdigest()
 
 
-def template_placeholders(text):
+def find_placeholders(text):
     """The placeholder names used in ``text``."""
     return _TEMPLATE_VAR_RE.findall(text)
 
@@ -310,7 +310,7 @@ def validate_template(text, rules):
     if len(text) > MAX_TEMPLATE_CHARS:
         raise ValueError("a template is at most %d characters"
                          % MAX_TEMPLATE_CHARS)
-    unknown = sorted(set(template_placeholders(text)) - set(PLACEHOLDERS))
+    unknown = sorted(set(find_placeholders(text)) - set(PLACEHOLDERS))
     if unknown:
         raise ValueError("unknown placeholder %s; use %s" % (
             ", ".join("{{%s}}" % name for name in unknown),
@@ -334,7 +334,7 @@ def render_template(text, values):
         lambda match: values.get(match.group(1), ""), text)
 
 
-def template_values(data, phone, call_time, zone, business_name,
+def build_template_values(data, phone, call_time, zone, business_name,
                     business_hours):
     """The placeholder values of one event, times in ``zone``."""
     local = call_time.astimezone(zone)

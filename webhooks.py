@@ -1,1 +1,401 @@
-"""placeholder."""
+"""Customer webhooks: the outbox, signing, and durable delivery.
+
+``emit_event`` writes an event and one ``Delivery`` row per subscribed
+endpoint inside the caller's transaction, so an event exists exactly when
+its cause does.  A ``Dispatcher`` thread in every worker claims due
+deliveries with a lease (one IMMEDIATE transaction: two workers never hold
+the same attempt), posts them from a bounded thread pool, and records the
+result.  A worker killed mid-delivery leaves a lease that expires, and
+another worker picks the delivery up again: at-least-once, for at least
+24 hours, then dead-lettered.
+"""
+import concurrent.futures
+import datetime
+import hashlib
+import hmac
+import ipaddress
+import json
+import logging
+import random
+import secrets
+import threading
+import time
+import uuid
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection
+from urllib3.connection import HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool
+from urllib3.connectionpool import HTTPSConnectionPool
+
+from store import Delivery
+from store import Event
+from store import MessageLog
+from store import WebhookEndpoint
+from store import db
+from store import utcnow
+
+log = logging.getLogger(__name__)
+
+EVENT_HEADER = "X-WhatsApp-Gateway-Event"
+TIMESTAMP_HEADER = "X-WhatsApp-Gateway-Timestamp"
+SIGNATURE_HEADER = "X-WhatsApp-Gateway-Signature"
+EVENT_ID_HEADER = "X-WhatsApp-Gateway-Event-Id"
+ATTEMPT_HEADER = "X-WhatsApp-Gateway-Attempt"
+
+EVENTS = (
+    "message.received", "message.sent", "message.failed",
+    "recipient.opted_out", "instance.connected", "instance.disconnected",
+    "instance.connection_updated", "instance.qr_updated",
+    "message.delivered", "message.read", "message.status_updated",
+    "conversation.updated", "call.received", "call.missed",
+    "group.message_received", "group.updated",
+)
+# Seconds to wait after failed attempt n (Svix-like, ~40 h in all), each
+# spread by +/- JITTER so endpoints that failed together do not retry in
+# lock-step.
+RETRY_SCHEDULE = (5, 30, 120, 600, 1800, 3600, 7200, 14400, 28800, 43200,
+                  43200)
+JITTER = 0.2
+MAX_RETRY_AFTER = 6 * 3600
+
+_wakeup = threading.Event()
+
+
+def create_secret():
+    return "whsec_" + secrets.token_urlsafe(32)
+
+
+def sign(secret, timestamp, body):
+    """``sha256=<hex HMAC-SHA256(secret, timestamp + "." + body)>``."""
+    mac = hmac.new(secret.encode("utf-8"), digestmod=hashlib.sha256)
+    mac.update(str(timestamp).encode("ascii") + b"." + body)
+    return "sha256=" + mac.hexdigest()
+
+
+def iso_timestamp(moment):
+    return moment.replace(microsecond=0).isoformat() + "Z"
+
+
+def emit_event(customer_id, instance, name, payload):
+    """Write ``payload`` as event ``name`` to every subscribed endpoint.
+
+    Call inside the transaction of the event's cause.  Returns the number
+    of deliveries queued.
+    """
+    endpoints = [e for e in WebhookEndpoint.select().where(
+        (WebhookEndpoint.customer == customer_id)
+        & (WebhookEndpoint.enabled == True))  # noqa: E712
+        if e.wants(name)]
+    if not endpoints:
+        return 0
+    uid = "evt_" + uuid.uuid4().hex
+    body = dict(payload, event=name, event_id=uid)
+    event = Event.create(uid=uid, customer=customer_id,
+                         instance=instance.id if instance else None,
+                         name=name, payload=json.dumps(
+                             body, ensure_ascii=False, separators=(",", ":")))
+    Delivery.insert_many([{"event": event.id, "endpoint": e.id}
+                          for e in endpoints]).execute()
+    _wakeup.set()
+    return len(endpoints)
+
+
+def emit_for_send(row, name):
+    """``GuardedSender``'s hook: ``message.sent`` / ``message.failed``."""
+    instance = row.instance
+    payload = {"instance_id": str(instance.id),
+               "instance_name": instance.name,
+               "timestamp": iso_timestamp(utcnow()),
+               "to": row.phone, "message_purpose": row.purpose,
+               "log_id": row.id}
+    if name == "message.sent":
+        payload["message_id"] = row.evolution_message_id
+    else:
+        payload["error"] = "Delivery could not be completed."
+        payload["reason"] = row.reason
+    emit_event(row.customer_id, instance, name, payload)
+
+
+def log_id_for(instance_id, message_id):
+    """The send log row of a WhatsApp message id, if it was ours."""
+    return (MessageLog.select(MessageLog.id)
+            .where((MessageLog.instance == instance_id)
+                   & (MessageLog.evolution_message_id == message_id))
+            .scalar())
+
+
+# ---------------------------------------------------------------- SSRF
+
+_METADATA = {ipaddress.ip_address("169.254.169.254"),
+             ipaddress.ip_address("fd00:ec2::254"),
+             ipaddress.ip_address("100.100.100.200")}
+
+
+class BlockedDestination(Exception):
+    """A webhook URL resolved to an address customers may not reach."""
+
+
+def is_blocked_address(address):
+    """True for loopback, private, link-local, metadata and the like."""
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped
+    return (ip in _METADATA or ip.is_private or ip.is_loopback
+            or ip.is_link_local or ip.is_multicast or ip.is_reserved
+            or ip.is_unspecified or not ip.is_global)
+
+
+def _check_peer(sock):
+    # Checked on the connected socket, so a DNS answer that changes
+    # between a check and the dial (rebinding) cannot slip through.
+    address = sock.getpeername()[0]
+    if is_blocked_address(address):
+        sock.close()
+        raise BlockedDestination("destination address is not public")
+
+
+class _GuardedHTTPConnection(HTTPConnection):
+    def _new_conn(self):
+        sock = super()._new_conn()
+        _check_peer(sock)
+        return sock
+
+
+class _GuardedHTTPSConnection(HTTPSConnection):
+    def _new_conn(self):
+        sock = super()._new_conn()
+        _check_peer(sock)
+        return sock
+
+
+class _GuardedHTTPPool(HTTPConnectionPool):
+    ConnectionCls = _GuardedHTTPConnection
+
+
+class _GuardedHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _GuardedHTTPSConnection
+
+
+class GuardedAdapter(HTTPAdapter):
+    """An HTTPAdapter that refuses to connect to non-public addresses."""
+
+    def init_poolmanager(self, *args, **kwargs):
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {
+            "http": _GuardedHTTPPool, "https": _GuardedHTTPSPool}
+
+
+def build_session(allow_private):
+    session = requests.Session()
+    session.headers["User-Agent"] = "WhatsApp-Gateway-Webhooks/1"
+    if not allow_private:
+        adapter = GuardedAdapter(pool_maxsize=32)
+        session.mount("http://", adapter)
+        session.mount("https://", adapter)
+    return session
+
+
+# ------------------------------------------------------------ delivery
+
+def next_delay(attempts, schedule, retry_after=None):
+    """Seconds before the next attempt, or None when retries are over."""
+    if attempts > len(schedule):
+        return None
+    delay = schedule[attempts - 1] * random.uniform(1 - JITTER, 1 + JITTER)
+    if retry_after is not None:
+        delay = max(delay, min(retry_after, MAX_RETRY_AFTER))
+    return delay
+
+
+def parse_retry_after(value):
+    if not value:
+        return None
+    try:
+        return max(0, int(value))
+    except ValueError:
+        pass
+    try:
+        moment = datetime.datetime.strptime(
+            value, "%a, %d %b %Y %H:%M:%S GMT")
+    except ValueError:
+        return None
+    return max(0, int((moment - utcnow()).total_seconds()))
+
+
+class Dispatcher:
+    """Claims due deliveries and posts them from a bounded pool."""
+
+    def __init__(self, timeout=10.0, pool_size=8, batch=64,
+                 schedule=RETRY_SCHEDULE, allow_private=False,
+                 poll_interval=0.5, housekeeping=None):
+        self.timeout = timeout
+        self.batch = batch
+        self.schedule = schedule
+        self.poll_interval = poll_interval
+        self.allow_private = allow_private
+        # A lease outlives the slowest attempt, so no other worker can
+        # claim a delivery that is still being posted.
+        self.lease = datetime.timedelta(seconds=timeout * 2 + 5)
+        self.housekeeping = housekeeping
+        self._pool = concurrent.futures.ThreadPoolExecutor(
+            pool_size, thread_name_prefix="webhook")
+        self._local = threading.local()
+        self._sessions = []
+        self._sessions_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = None
+
+    def start(self):
+        self._thread = threading.Thread(target=self._run, daemon=True,
+                                        name="webhook-dispatcher")
+        self._thread.start()
+        return self
+
+    def stop(self):
+        self._stop.set()
+        _wakeup.set()
+        if self._thread:
+            self._thread.join(timeout=self.timeout + 5)
+        self._pool.shutdown(wait=True)
+        with self._sessions_lock:
+            for session in self._sessions:
+                session.close()
+
+    def _run(self):
+        last_housekeeping = 0.0
+        while not self._stop.is_set():
+            try:
+                with db.connection_context():
+                    claimed = self.claim()
+                    if self.housekeeping and (
+                            time.monotonic() - last_housekeeping > 60):
+                        last_housekeeping = time.monotonic()
+                        self.housekeeping()
+            except Exception:
+                log.exception("webhook dispatcher loop failed")
+                claimed = []
+            if claimed:
+                list(self._pool.map(self._deliver_in_context, claimed))
+                continue
+            _wakeup.wait(self.poll_interval)
+            _wakeup.clear()
+
+    def claim(self):
+        """Lease up to ``batch`` due deliveries; return their ids."""
+        now = utcnow()
+        with db.atomic("IMMEDIATE"):
+            due = (Delivery.select(Delivery.id)
+                   .where(((Delivery.status.in_(("pending", "failed")))
+                           & (Delivery.next_attempt_at <= now))
+                          | ((Delivery.status == "delivering")
+                             & (Delivery.locked_until < now)))
+                   .order_by(Delivery.next_attempt_at)
+                   .limit(self.batch))
+            ids = [row.id for row in due]
+            if ids:
+                Delivery.update(status="delivering",
+                                locked_until=now + self.lease,
+                                attempts=Delivery.attempts + 1).where(
+                    Delivery.id.in_(ids)).execute()
+        return ids
+
+    def _session(self):
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = self._local.session = build_session(self.allow_private)
+            with self._sessions_lock:
+                self._sessions.append(session)
+        return session
+
+    def _deliver_in_context(self, delivery_id):
+        try:
+            with db.connection_context():
+                self.deliver(delivery_id)
+        except Exception:
+            log.exception("delivery=%s failed unexpectedly", delivery_id)
+
+    def deliver(self, delivery_id):
+        """Post one claimed delivery and record what happened."""
+        delivery = (Delivery.select(Delivery, Event, WebhookEndpoint)
+                    .join(Event).switch(Delivery).join(WebhookEndpoint)
+                    .where(Delivery.id == delivery_id).first())
+        if delivery is None or delivery.status != "delivering":
+            return
+        endpoint, event = delivery.endpoint, delivery.event
+        if not endpoint.enabled:
+            self._finish(delivery, "dead", error="endpoint disabled")
+            return
+        body = event.payload.encode("utf-8")
+        timestamp = str(int(time.time()))
+        headers = {
+            "Content-Type": "application/json",
+            EVENT_HEADER: event.name,
+            TIMESTAMP_HEADER: timestamp,
+            SIGNATURE_HEADER: sign(endpoint.secret, timestamp, body),
+            EVENT_ID_HEADER: event.uid,
+            ATTEMPT_HEADER: str(delivery.attempts),
+        }
+        status, error, retry_after = None, None, None
+        try:
+            response = self._session().post(
+                endpoint.url, data=body, headers=headers,
+                timeout=(min(5.0, self.timeout), self.timeout),
+                allow_redirects=False)
+            status = response.status_code
+            retry_after = parse_retry_after(
+                response.headers.get("Retry-After"))
+            response.close()
+        except BlockedDestination:
+            error = "blocked: destination address is not public"
+        except requests.Timeout:
+            error = "timeout"
+        except requests.RequestException as exc:
+            error = "connection error: %s" % type(exc).__name__
+        if status is not None and 200 <= status < 300:
+            self._finish(delivery, "delivered", status)
+        elif status == 410:
+            # Gone: the customer removed the endpoint; stop trying.
+            WebhookEndpoint.update(enabled=False,
+                                   disabled_reason="410 Gone").where(
+                WebhookEndpoint.id == endpoint.id).execute()
+            self._finish(delivery, "dead", status, "410 Gone")
+        else:
+            self._retry(delivery, status, error or "HTTP %s" % status,
+                        retry_after)
+
+    def _retry(self, delivery, status, error, retry_after):
+        delay = next_delay(delivery.attempts, self.schedule, retry_after)
+        if delay is None:
+            log.warning("delivery=%s dead after %d attempts", delivery.id,
+                        delivery.attempts)
+            self._finish(delivery, "dead", status, error)
+            return
+        Delivery.update(status="failed", last_status_code=status,
+                        last_error=error[:250], locked_until=None,
+                        next_attempt_at=utcnow() + datetime.timedelta(
+                            seconds=delay)).where(
+            (Delivery.id == delivery.id)
+            & (Delivery.status == "delivering")).execute()
+
+    def _finish(self, delivery, status, code=None, error=None):
+        Delivery.update(status=status, last_status_code=code,
+                        last_error=error, locked_until=None,
+                        delivered_at=utcnow() if status == "delivered"
+                        else None).where(Delivery.id == delivery.id).execute()
+
+
+def replay_deliveries(ids=None, since=None):
+    """Queue deliveries again now (dead, failed or delivered alike)."""
+    query = Delivery.update(status="pending", next_attempt_at=utcnow(),
+                            attempts=0, locked_until=None)
+    if ids:
+        query = query.where(Delivery.id.in_(ids))
+    elif since is not None:
+        query = query.where(Delivery.created_at >= since)
+    else:
+        return 0
+    count = query.execute()
+    _wakeup.set()
+    return count

@@ -48,6 +48,8 @@ def base_config(tmp_path, sandbox):
         "EVOLUTION_API_KEY": sandbox.state.api_key,
         "EVOLUTION_TIMEOUT": 2.0,
         "DEMO": False,
+        "WEBHOOK_ALLOW_PRIVATE": True,
+        "WEBHOOK_RETRY_SCHEDULE": "0.2,0.4,0.8",
         "THROTTLE_RECIPIENT_GAP_SECONDS": 0,
         "THROTTLE_INSTANCE_PER_SECOND": 1000,
         "THROTTLE_INSTANCE_PER_MINUTE": 10000,
@@ -68,7 +70,12 @@ def make_app(base_config):
         return app
     yield make
     for app in apps:
-        app.extensions["gateway"]["evolution"].close()
+        state = app.extensions["gateway"]
+        if state["dispatcher"]:
+            state["dispatcher"].stop()
+        if state["sandbox"]:
+            state["sandbox"].close()
+        state["evolution"].close()
 
 
 @pytest.fixture
@@ -170,3 +177,96 @@ def serve_gateway(tmp_path, base_config):
 def read_readme():
     with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as handle:
         return handle.read()
+
+
+class Receiver:
+    """A customer's webhook endpoint: a real HTTP server on 127.0.0.1.
+
+    Records every request and checks its signature with the endpoint
+    secret; ``script`` is a list of (status, headers) answers to give
+    first, ``hold`` an Event that blocks answers until set.
+    """
+
+    def __init__(self):
+        import threading
+
+        from flask import Flask
+        from flask import request
+        from werkzeug.serving import make_server
+        self.secret = None
+        self.received = []
+        self.script = []
+        self.hold = None
+        self.lock = threading.Lock()
+        app = Flask("receiver")
+
+        @app.post("/", defaults={"path": ""})
+        @app.post("/<path:path>")
+        def receive(path):
+            if self.hold is not None:
+                self.hold.wait(30)
+            body = request.get_data()
+            headers = dict(request.headers)
+            with self.lock:
+                self.received.append({"headers": headers, "body": body,
+                                      "path": path,
+                                      "valid": self.verify(headers, body)})
+                answer = self.script.pop(0) if self.script else (200, {})
+            status, extra = answer
+            return "", status, extra
+        self.server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.url = "http://127.0.0.1:%d/hook" % self.server.server_port
+        self.thread = threading.Thread(target=self.server.serve_forever,
+                                       daemon=True)
+        self.thread.start()
+
+    def verify(self, headers, body):
+        import hashlib
+        import hmac
+        if self.secret is None:
+            return None
+        timestamp = headers.get("X-Whatsapp-Gateway-Timestamp", "")
+        expected = "sha256=" + hmac.new(
+            self.secret.encode(), timestamp.encode() + b"." + body,
+            hashlib.sha256).hexdigest()
+        return hmac.compare_digest(
+            expected, headers.get("X-Whatsapp-Gateway-Signature", ""))
+
+    def events(self, name=None):
+        import json as _json
+        with self.lock:
+            items = [_json.loads(r["body"]) for r in self.received]
+        return [e for e in items if name is None or e["event"] == name]
+
+    def wait_for(self, predicate, timeout=15):
+        import time
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if predicate(self):
+                return True
+            time.sleep(0.05)
+        raise AssertionError("receiver got: %r" % [
+            e["event"] for e in self.events()])
+
+    def close(self):
+        if self.hold is not None:
+            self.hold.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver():
+    recv = Receiver()
+    yield recv
+    recv.close()
+
+
+def create_endpoint(customer_id, url, events=""):
+    """Register a webhook endpoint; return its secret."""
+    import webhooks
+    with store.db.connection_context():
+        endpoint = store.WebhookEndpoint.create(
+            customer=customer_id, url=url, secret=webhooks.create_secret(),
+            events=events)
+    return endpoint
