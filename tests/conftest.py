@@ -155,7 +155,7 @@ def serve_gateway(tmp_path, base_config):
         port = free_port()
         proc = subprocess.Popen(
             [GATEWAY_BIN, "serve", "--port", str(port), "--workers",
-             str(workers)], env=env, cwd=tmp_path,
+             str(workers)], env=env, cwd=tmp_path, start_new_session=True,
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         procs.append(proc)
         url = "http://127.0.0.1:%d" % port
@@ -174,6 +174,13 @@ def serve_gateway(tmp_path, base_config):
             proc.wait(timeout=30)
 
 
+def kill_hard(server):
+    """kill -9 a served gateway: master and every worker at once."""
+    import signal
+    os.killpg(server.proc.pid, signal.SIGKILL)
+    server.proc.wait(timeout=10)
+
+
 def read_readme():
     with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as handle:
         return handle.read()
@@ -187,7 +194,7 @@ class Receiver:
     first, ``hold`` an Event that blocks answers until set.
     """
 
-    def __init__(self):
+    def __init__(self, port=0, delay=0):
         import threading
 
         from flask import Flask
@@ -205,6 +212,9 @@ class Receiver:
         def receive(path):
             if self.hold is not None:
                 self.hold.wait(30)
+            if delay:
+                import time
+                time.sleep(delay)
             body = request.get_data()
             headers = dict(request.headers)
             with self.lock:
@@ -214,7 +224,7 @@ class Receiver:
                 answer = self.script.pop(0) if self.script else (200, {})
             status, extra = answer
             return "", status, extra
-        self.server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.server = make_server("127.0.0.1", port, app, threaded=True)
         self.url = "http://127.0.0.1:%d/hook" % self.server.server_port
         self.thread = threading.Thread(target=self.server.serve_forever,
                                        daemon=True)

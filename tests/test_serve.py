@@ -45,12 +45,14 @@ def served(tmp_path):
     port = free_port()
     env = {k: v for k, v in os.environ.items()
            if not k.startswith("GATEWAY_")}
+    # Only so the loopback receiver of the loop test may be dialled.
+    env["GATEWAY_WEBHOOK_ALLOW_PRIVATE"] = "true"
     proc = subprocess.Popen(
         [GATEWAY, "serve", "--port", str(port), "--workers", "2"],
         cwd=tmp_path, env=env, stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL, text=True)
     try:
-        yield proc, port
+        yield proc, port, env
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=30)
@@ -58,7 +60,7 @@ def served(tmp_path):
 
 
 def test_first_start_prints_a_key_and_a_curl_that_sends(served, tmp_path):
-    proc, port = served
+    proc, port, env = served
     lines = read_until(proc, r"message_purpose")
     text = "".join(lines)
     key = re.search(r"(wgk_[A-Za-z0-9_-]+)", text).group(1)
@@ -82,3 +84,24 @@ def test_first_start_prints_a_key_and_a_curl_that_sends(served, tmp_path):
                 headers={"Authorization": "Bearer " + key}, timeout=10)
             assert response.status_code == 200, response.text
             assert response.headers["RateLimit-Policy"].startswith('"daily"')
+
+
+def test_embedded_sandbox_shows_the_whole_loop(served, tmp_path, receiver):
+    proc, port, env = served
+    text = "".join(read_until(proc, r"message_purpose"))
+    key = re.search(r"(wgk_[A-Za-z0-9_-]+)", text).group(1)
+    wait_until_up("http://127.0.0.1:%d" % port)
+    created = subprocess.run(
+        [GATEWAY, "webhooks", "create", "1", receiver.url], cwd=tmp_path,
+        env=env, capture_output=True, text=True, timeout=30)
+    receiver.secret = json.loads(created.stdout)["secret"]
+    response = requests.post(
+        "http://127.0.0.1:%d/api/send-message" % port,
+        json={"instance_id": "demo-support-line", "phone": "+966501234567",
+              "message": "Your order #2041 has been shipped.",
+              "message_purpose": "transactional"},
+        headers={"Authorization": "Bearer " + key}, timeout=10)
+    assert response.status_code == 200
+    receiver.wait_for(lambda r: {e["event"] for e in r.events()} >= {
+        "message.sent", "message.delivered", "message.read"})
+    assert all(r["valid"] for r in receiver.received)
