@@ -24,7 +24,6 @@ EVENT_TYPES = ("test", "outbound_message", "inbound_reply", "missed_call",
 # Call events that may send a template to the caller.
 TEMPLATE_EVENTS = ("missed_call", "voicemail", "queue_callback",
                    "after_hours", "call_ended")
-LOG_ONLY_EVENTS = ("inbound_reply", "call_started", "queue_event")
 
 DEFAULT_TEMPLATES = {
     "missed_call": (

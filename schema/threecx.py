@@ -11,6 +11,7 @@ from marshmallow import EXCLUDE
 from marshmallow import Schema
 from marshmallow import ValidationError
 from marshmallow import fields
+from marshmallow import post_load
 from marshmallow import pre_load
 from marshmallow import validate
 
@@ -49,7 +50,8 @@ class ThreeCxWebhookSchema(Schema):
     event_type = fields.String(required=True,
                                validate=validate.OneOf(EVENT_TYPES))
     to = _text(_PHONE)
-    from_ = _text(_PHONE)
+    from_ = fields.String(data_key="from", allow_none=True,
+                          validate=_PHONE)
     customer_phone = _text(_PHONE)
     caller = _text(_PHONE)
     phone = _text(_PHONE)
@@ -79,12 +81,17 @@ class ThreeCxWebhookSchema(Schema):
         if not isinstance(data, dict):
             raise ValidationError("Expected a JSON object.", "_schema")
         data = blank_placeholders(data)
-        if "from" in data:
-            data["from_"] = data.pop("from")
         purpose = data.get("message_purpose")
         if purpose is None or (isinstance(purpose, str)
                                and not purpose.strip()):
             data.pop("message_purpose", None)
+        return data
+
+    @post_load
+    def _restore_from(self, data, **kwargs):
+        # "from" is a Python keyword, hence the attribute "from_".
+        if "from_" in data:
+            data["from"] = data.pop("from_")
         return data
 
 

@@ -1,0 +1,687 @@
+"""WhatsApp Gateway benchmarks: one run, every figure, one table.
+
+    .venv/bin/python bench/run.py [--smoke] [--duration S] [--profile]
+
+Starts, on 127.0.0.1 only: the Evolution sandbox as its own HTTP server,
+a bare Flask app and the gateway under gunicorn (gthread, workers = cores,
+the same settings for both), webhook receivers; seeds SQLite databases;
+drives load with wrk (saturation) and a Python open-loop generator (fixed
+rates); prints a Markdown table and writes bench/results.json.  Every
+figure comes from this one run.  ``--smoke`` is the CI mode: tiny
+durations and databases, well under a minute.  The exit status is
+non-zero only when the benchmark itself breaks, never for a missed
+target.  bench/README.md explains the method.
+"""
+import argparse
+import datetime
+import json
+import os
+import platform
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, ROOT)
+sys.path.insert(0, HERE)
+
+import loadgen  # noqa: E402
+import profiling  # noqa: E402
+import store  # noqa: E402
+import webhooks  # noqa: E402
+
+BIN = os.path.dirname(sys.executable)
+HOST = "127.0.0.1"
+THREADS = 4  # gunicorn gthread threads per worker (the `gateway serve` default)
+EVO_INSTANCE, EVO_TOKEN = "bench-evo", "BENCH-TOKEN-1"
+INSTANCE = "bench-line"
+MESSAGE = "Your order #2041 has been shipped."
+SEND_BODY = json.dumps({"instance_id": INSTANCE, "phone": "%PHONE%",
+                        "message": MESSAGE,
+                        "message_purpose": "transactional"})
+HIGH = 10 ** 9
+# Throttles high enough never to refuse: the bench measures the path.
+BENCH_ENV = {
+    "GATEWAY_THROTTLE_INSTANCE_PER_SECOND": str(HIGH),
+    "GATEWAY_THROTTLE_INSTANCE_PER_MINUTE": str(HIGH),
+    "GATEWAY_THROTTLE_RECIPIENT_PER_DAY": str(HIGH),
+    "GATEWAY_THROTTLE_RECIPIENT_GAP_SECONDS": "0",
+    "GATEWAY_DEMO": "false",
+    "GATEWAY_WEBHOOK_ALLOW_PRIVATE": "true",
+    "GATEWAY_EVOLUTION_TIMEOUT": "10",
+}
+FULL = {"duration": 10.0, "rows": (10_000, 1_000_000), "events": 3000,
+        "rates": (100, 200, 300), "modest": 100, "hung_backlog": 400}
+SMOKE = {"duration": 1.0, "rows": (10_000, 50_000), "events": 200,
+         "rates": (100, 200, 300), "modest": 100, "hung_backlog": 40}
+
+
+# ------------------------------------------------------------- processes
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return sock.getsockname()[1]
+
+
+class Server:
+    """A subprocess in its own session, stopped by its process group."""
+
+    running = []
+
+    def __init__(self, name, argv, port, workdir, env=None, health="/"):
+        self.name, self.port = name, port
+        self.url = "http://%s:%d" % (HOST, port)
+        self.log_path = os.path.join(workdir, name + ".log")
+        self.log = open(self.log_path, "wb")
+        self.proc = subprocess.Popen(
+            argv, env=env, cwd=workdir, start_new_session=True,
+            stdout=self.log, stderr=subprocess.STDOUT)
+        Server.running.append(self)
+        self.wait_ready(health)
+
+    def wait_ready(self, path, timeout=30):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                break
+            try:
+                urllib.request.urlopen(self.url + path, timeout=1).close()
+                return
+            except urllib.error.HTTPError:
+                return  # it answers: up
+            except OSError:
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError("%s did not start; log %s:\n%s" % (
+            self.name, self.log_path, self.tail()))
+
+    def tail(self, chars=2000):
+        with open(self.log_path, "rb") as handle:
+            return handle.read()[-chars:].decode(errors="replace")
+
+    def worker_pids(self):
+        """The gunicorn workers (children of the master)."""
+        path = "/proc/%d/task/%d/children" % (self.proc.pid, self.proc.pid)
+        try:
+            with open(path) as handle:
+                return [int(p) for p in handle.read().split()]
+        except OSError:
+            return []
+
+    def stop(self, grace=15):
+        if self in Server.running:
+            Server.running.remove(self)
+        if self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGTERM)
+                self.proc.wait(grace)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(5)
+            except ProcessLookupError:
+                pass
+        self.log.close()
+
+    @classmethod
+    def stop_all(cls):
+        for server in list(reversed(cls.running)):
+            server.stop()
+
+
+def gunicorn_env(extra=None):
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("GATEWAY_")}
+    env.update(extra or {})
+    return env
+
+
+def start_gateway(workdir, name, db_path, sandbox_url, workers):
+    env = gunicorn_env(dict(
+        BENCH_ENV, GATEWAY_DATABASE_URL="sqlite:///" + db_path,
+        GATEWAY_EVOLUTION_URL=sandbox_url))
+    port = free_port()
+    return Server(name, [os.path.join(BIN, "gateway"), "serve", "--port",
+                         str(port), "--workers", str(workers), "--threads",
+                         str(THREADS)], port, workdir, env, "/healthz")
+
+
+def start_bare(workdir, workers):
+    port = free_port()
+    # The settings `gateway serve` gives gunicorn (serve.run).
+    return Server("bare-flask", [
+        os.path.join(BIN, "gunicorn"), "--bind", "%s:%d" % (HOST, port),
+        "--workers", str(workers), "--worker-class", "gthread",
+        "--threads", str(THREADS), "--timeout", "40",
+        "--graceful-timeout", "10", "--access-logfile", "-",
+        "--chdir", HERE, "servers:create_bare_app()"], port, workdir,
+        gunicorn_env(), "/")
+
+
+def start_helper(workdir, name, *args):
+    port = free_port()
+    return Server(name, [sys.executable, os.path.join(HERE, "servers.py")]
+                  + list(args) + ["--port", str(port)], port, workdir,
+                  gunicorn_env(), "/")
+
+
+def get_json(url):
+    with urllib.request.urlopen(url, timeout=5) as response:
+        return json.loads(response.read())
+
+
+# ----------------------------------------------------------------- data
+
+def open_db(db_path):
+    """Point the store at ``db_path`` and create every table."""
+    import threecx
+    store.init_db("sqlite:///" + db_path,
+                  extra_models=getattr(threecx, "MODELS", []))
+
+
+def create_account(name, modules="api,3cx", instance=None):
+    """A customer with high limits and one API key (plus an instance)."""
+    with store.db.connection_context():
+        customer = store.Customer.create(
+            name=name, daily_limit=HIGH, monthly_limit=HIGH, modules=modules,
+            plan_active_until=datetime.date.today()
+            + datetime.timedelta(days=365))
+        if instance:
+            store.Instance.create(customer=customer, name=instance,
+                                  evolution_instance=EVO_INSTANCE,
+                                  evolution_token=EVO_TOKEN,
+                                  connection_state="open")
+        _, key = store.create_api_key(customer)
+    return customer.id, key
+
+
+def seed_database(db_path, log_rows):
+    """A fresh database: the bench account, then ``log_rows`` log rows.
+
+    The rows go straight into ``messagelog`` with one INSERT ... SELECT
+    from a recursive CTE (a few seconds for a million).
+    """
+    open_db(db_path)
+    customer_id, key = create_account("Bench Customer", instance=INSTANCE)
+    with store.db.connection_context():
+        instance_id = store.Instance.get(store.Instance.name == INSTANCE).id
+    conn = sqlite3.connect(db_path)
+    with conn:
+        conn.execute("""
+            WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL
+                                    SELECT i + 1 FROM n WHERE i < ?)
+            INSERT INTO messagelog (customer_id, instance_id, phone,
+                purpose, source, outcome, evolution_message_id,
+                message_text, created_at, completed_at)
+            SELECT ?, ?, printf('+96650%07d', i % 9000000),
+                   'transactional', 'api', 'sent',
+                   printf('3EB0%018X', abs(random())), ?,
+                   datetime('now', '-30 days', printf('+%d seconds',
+                                                      i * 2)),
+                   datetime('now', '-30 days', printf('+%d seconds',
+                                                      i * 2 + 1))
+            FROM n""", (log_rows, customer_id, instance_id, MESSAGE))
+    conn.close()
+    return key
+
+
+def count_log_rows(db_path):
+    conn = sqlite3.connect(db_path)
+    try:
+        return conn.execute("SELECT COUNT(*) FROM messagelog").fetchone()[0]
+    finally:
+        conn.close()
+
+
+def add_endpoint(customer_id, url):
+    with store.db.connection_context():
+        return store.WebhookEndpoint.create(
+            customer=customer_id, url=url, secret=webhooks.create_secret())
+
+
+def emit_events(customer_id, count):
+    """Queue ``count`` signed events (and deliveries) in one transaction."""
+    with store.db.connection_context():
+        # IMMEDIATE: take the write lock up front (the busy timeout
+        # applies) instead of failing to upgrade a read under load.
+        with store.db.atomic("IMMEDIATE"):
+            for n in range(count):
+                webhooks.emit_event(customer_id, None, "message.sent", {
+                    "to": loadgen.phone(n), "message_id": "3EB0BENCH%d" % n,
+                    "timestamp": webhooks.iso_timestamp(store.utcnow())})
+    return time.time()
+
+
+def threecx_ready():
+    """(create_integration, None) when the 3CX module can be benched."""
+    try:
+        import threecx
+    except Exception as exc:  # being written: anything may be missing
+        return None, "threecx.py does not import: %s" % exc
+    create = getattr(threecx, "create_integration", None)
+    if create is None or not hasattr(threecx, "bp"):
+        return None, "threecx.py has no create_integration/blueprint yet"
+    return create, None
+
+
+# -------------------------------------------------------------- phases
+
+class Bench:
+    def __init__(self, args):
+        self.smoke = args.smoke
+        self.plan = dict(SMOKE if args.smoke else FULL)
+        if args.duration:
+            self.plan["duration"] = args.duration
+        self.profile = args.profile
+        self.workers = os.cpu_count() or 2
+        self.workdir = tempfile.mkdtemp(prefix="gateway-bench-")
+        self.results = {"figures": {}, "notes": [], "errors": []}
+        self.started = time.monotonic()
+
+    @property
+    def duration(self):
+        return self.plan["duration"]
+
+    def note(self, text):
+        self.results["notes"].append(text)
+
+    def phase(self, name, fn, *args):
+        """Run one phase; a crash is recorded, and the run goes on."""
+        print("== %s (%.0fs)" % (name, time.monotonic() - self.started),
+              flush=True)
+        try:
+            return fn(*args)
+        except Exception as exc:
+            traceback.print_exc()
+            self.results["errors"].append("%s: %s" % (name, exc))
+            return None
+
+    def send_target(self, key):
+        return loadgen.Target("/api/send-message", {
+            "Authorization": "Bearer " + key,
+            "Content-Type": "application/json"}, SEND_BODY)
+
+    def fixed(self, server, target, rate):
+        return loadgen.run_open_loop(HOST, server.port, target, rate,
+                                     self.duration)
+
+    def saturate(self, server, target):
+        return loadgen.run_saturation(HOST, server.port, target,
+                                      self.duration)
+
+    def warm_up(self, server, target):
+        loadgen.run_open_loop(HOST, server.port, target, 50,
+                              min(1.0, self.duration))
+
+    # -- a/b: the gateway against bare Flask ------------------------------
+
+    def bare_flask(self):
+        server = start_bare(self.workdir, self.workers)
+        try:
+            target = loadgen.Target("/echo", {
+                "Content-Type": "application/json"}, SEND_BODY)
+            self.warm_up(server, target)
+            figures = {"saturation": self.saturate(server, target)}
+            for rate in self.plan["rates"]:
+                figures["fixed_%d" % rate] = self.fixed(server, target, rate)
+            self.results["figures"]["bare_flask"] = figures
+        finally:
+            server.stop()
+
+    def gateway_main(self, gateway, key, sandbox):
+        target = self.send_target(key)
+        self.warm_up(gateway, target)
+        figures = {}
+        modest = self.plan["modest"]
+        figures["fixed_%d" % modest] = self.fixed(gateway, target, modest)
+        for rate in self.plan["rates"]:
+            if rate != modest:
+                figures["fixed_%d" % rate] = self.fixed(gateway, target,
+                                                        rate)
+        figures["saturation"] = self.saturate(gateway, target)
+        self.results["figures"]["gateway_send"] = figures
+        # c: the same sends straight to the sandbox's sendText.
+        direct = loadgen.Target(
+            "/message/sendText/" + EVO_INSTANCE,
+            {"apikey": EVO_TOKEN, "Content-Type": "application/json"},
+            json.dumps({"number": "%PHONE%", "text": MESSAGE}))
+        self.results["figures"]["sandbox_direct"] = {
+            "fixed_%d" % modest: self.fixed(sandbox, direct, modest)}
+
+    # -- d: message-log size ----------------------------------------------
+
+    def log_size(self, label, db_path, key, sandbox):
+        gateway = start_gateway(self.workdir, "gateway-" + label, db_path,
+                                sandbox.url, self.workers)
+        try:
+            target = self.send_target(key)
+            self.warm_up(gateway, target)
+            figures = self.fixed(gateway, target, self.plan["modest"])
+        finally:
+            gateway.stop()
+        figures["log_rows"] = count_log_rows(db_path)
+        self.results["figures"].setdefault("log_size", {})[label] = figures
+
+    # -- e: webhook delivery and a hung endpoint --------------------------
+
+    def webhook_throughput(self, receiver):
+        customer_id, _ = create_account("Webhook Throughput")
+        add_endpoint(customer_id, receiver.url + "/hook")
+        count = self.plan["events"]
+        urllib.request.urlopen(urllib.request.Request(
+            receiver.url + "/", method="DELETE"), timeout=5).close()
+        committed = emit_events(customer_id, count)
+        deadline = time.monotonic() + max(30, count / 50)
+        stats = get_json(receiver.url + "/stats")
+        while stats["unique"] < count and time.monotonic() < deadline:
+            time.sleep(0.05)
+            stats = get_json(receiver.url + "/stats")
+        elapsed = (stats["last_at"] or committed) - committed
+        self.results["figures"]["webhook_delivery"] = {
+            "events": count, "received": stats["count"],
+            "unique": stats["unique"], "elapsed_s": round(elapsed, 2),
+            "events_per_s": round(stats["unique"] / elapsed, 1)
+            if elapsed > 0 else None}
+
+    def hung_endpoint(self, gateway, receiver, hang_receiver):
+        """Send p99 with a fast endpoint, then with another customer's
+        endpoint hanging (a backlog of its deliveries stuck in every
+        worker's dispatcher)."""
+        customer_id, key = create_account("Webhook Sender",
+                                          instance="bench-line-2")
+        add_endpoint(customer_id, receiver.url + "/hook")
+        target = loadgen.Target("/api/send-message", {
+            "Authorization": "Bearer " + key,
+            "Content-Type": "application/json"},
+            SEND_BODY.replace(INSTANCE, "bench-line-2"))
+        rate = self.plan["modest"]
+        normal = self.fixed(gateway, target, rate)
+        hung_id, _ = create_account("Hung Endpoint")
+        add_endpoint(hung_id, hang_receiver.url + "/hook")
+        emit_events(hung_id, self.plan["hung_backlog"])
+        time.sleep(1.0)  # let both dispatchers claim and block on them
+        before = get_json(receiver.url + "/stats")["unique"]
+        hung = self.fixed(gateway, target, rate)
+        time.sleep(1.0)
+        after = get_json(receiver.url + "/stats")["unique"]
+        hung["fast_endpoint_deliveries_during_phase"] = after - before
+        self.results["figures"]["hung_endpoint"] = {
+            "normal": normal, "hung": hung, "rate": rate}
+
+    # -- f: 3CX -----------------------------------------------------------
+
+    def threecx(self, gateway):
+        create, why = threecx_ready()
+        if create is None:
+            self.results["figures"]["threecx"] = {"skipped": why}
+            self.note("3CX figure skipped: " + why)
+            return
+        # 60 requests a minute per integration: spread the load over
+        # enough integrations that the per-integration limit never bites.
+        count = int(max(20, 12 * self.duration * 10))
+        customer_id, _ = create_account("3CX Bench", instance="bench-3cx")
+        alternates = []
+        with store.db.connection_context(), store.db.atomic():
+            for _ in range(count):
+                row, secret = create(customer_id, "bench-3cx")
+                alternates.append((
+                    "/integrations/3cx/webhook/%d" % row.id,
+                    {"X-WhatsApp-Gateway-3CX-Secret": secret,
+                     "Content-Type": "application/json"}))
+        target = loadgen.Target(alternates[0][0], alternates[0][1],
+                                json.dumps({"event_type": "test"}),
+                                alternates)
+        figures = self.saturate(gateway, target)
+        figures["integrations"] = count
+        self.results["figures"]["threecx"] = figures
+
+    # -- the whole run ----------------------------------------------------
+
+    def run(self):
+        small, large = self.plan["rows"]
+        db_small = os.path.join(self.workdir, "small", "gateway.db")
+        db_large = os.path.join(self.workdir, "large", "gateway.db")
+        for path in (db_small, db_large):
+            os.makedirs(os.path.dirname(path))
+        print("== seeding %d and %d message-log rows" % (small, large),
+              flush=True)
+        key_large = seed_database(db_large, large)
+        key_small = seed_database(db_small, small)  # store stays on it
+        sandbox = start_helper(self.workdir, "sandbox", "sandbox",
+                               "--instance", EVO_INSTANCE, "--token",
+                               EVO_TOKEN)
+        receiver = start_helper(self.workdir, "receiver", "receiver")
+        hang = start_helper(self.workdir, "hang-receiver", "receiver",
+                            "--hang", "30")
+        self.phase("b: bare Flask", self.bare_flask)
+        gateway = start_gateway(self.workdir, "gateway-small", db_small,
+                                sandbox.url, self.workers)
+        self.phase("a/c: gateway send", self.gateway_main, gateway,
+                   key_small, sandbox)
+        if self.profile:
+            self.phase("profile", self.run_profile, gateway, key_small)
+        self.phase("f: 3CX webhook", self.threecx, gateway)
+        self.phase("e: webhook delivery", self.webhook_throughput, receiver)
+        self.phase("e: hung endpoint", self.hung_endpoint, gateway,
+                   receiver, hang)
+        hang.stop()  # frees the stuck deliveries so the gateway stops fast
+        gateway.stop()
+        # d: a fresh gateway on each database, the same warm-up and rate.
+        self.phase("d: %d log rows" % small, self.log_size, "small",
+                   db_small, key_small, sandbox)
+        self.phase("d: %d log rows" % large, self.log_size, "large",
+                   db_large, key_large, sandbox)
+        self.results["wall_s"] = round(time.monotonic() - self.started, 1)
+
+    def run_profile(self, gateway, key):
+        out = os.path.join(HERE, "profile")
+        report = profiling.profile_workers(
+            gateway.worker_pids(), max(5.0, self.duration), out,
+            lambda: self.saturate(gateway, self.send_target(key)))
+        self.results["profile"] = report
+
+
+# ------------------------------------------------------------- reporting
+
+def machine_info():
+    def run(argv):
+        try:
+            return subprocess.run(argv, capture_output=True, text=True,
+                                  timeout=10).stdout.strip()
+        except OSError:
+            return ""
+    return {"date": datetime.datetime.now(datetime.timezone.utc)
+            .isoformat(timespec="seconds"),
+            "nproc": run(["nproc"]),
+            "lscpu": "\n".join(run(["lscpu"]).splitlines()[:15]),
+            "python": platform.python_version(),
+            "platform": platform.platform()}
+
+
+def build_rows(fig):
+    """(figure, value, target, verdict) rows from the figures dict."""
+    rows = []
+
+    def get(*path):
+        node = fig
+        for part in path:
+            if not isinstance(node, dict) or part not in node:
+                return None
+            node = node[part]
+        return node
+
+    def lat(stats):
+        if not stats:
+            return "n/a"
+        return "p50 %s ms, p99 %s ms (%s/%s ok)" % (
+            stats["p50_ms"], stats["p99_ms"], stats["ok"],
+            stats.get("scheduled", stats["ok"]))
+
+    def verdict(ok):
+        return "n/a" if ok is None else ("met" if ok else "MISSED")
+
+    gw_sat, bare_sat = get("gateway_send", "saturation"), get(
+        "bare_flask", "saturation")
+    rows.append(("a. guarded send, saturation",
+                 "%s req/s" % gw_sat["rps"] if gw_sat else "n/a", "", ""))
+    rows.append(("b. bare Flask, saturation",
+                 "%s req/s" % bare_sat["rps"] if bare_sat else "n/a", "",
+                 ""))
+    ratio = (gw_sat["rps"] / bare_sat["rps"]) if gw_sat and bare_sat and \
+        bare_sat["rps"] else None
+    rows.append(("**a/b throughput ratio (headline)**",
+                 "%.0f %%" % (ratio * 100) if ratio is not None else "n/a",
+                 ">= 50 %", verdict(None if ratio is None else ratio >= .5)))
+    for rate in (100, 200, 300):
+        stats = get("gateway_send", "fixed_%d" % rate)
+        target, ok = "", None
+        if rate == 200 and stats:
+            target = "p99 <= 25 ms"
+            ok = stats["p99_ms"] is not None and stats["p99_ms"] <= 25 \
+                and stats["errors"] == 0
+        rows.append(("a. guarded send @ %d req/s" % rate, lat(stats),
+                     target, verdict(ok) if target else ""))
+    for rate in (100, 200, 300):
+        rows.append(("b. bare Flask @ %d req/s" % rate,
+                     lat(get("bare_flask", "fixed_%d" % rate)), "", ""))
+    via, direct = get("gateway_send", "fixed_100"), get(
+        "sandbox_direct", "fixed_100")
+    if via and direct and via["p50_ms"] is not None \
+            and direct["p50_ms"] is not None:
+        value = "%.2f ms (%.2f - %.2f, p50 @ 100 req/s)" % (
+            via["p50_ms"] - direct["p50_ms"], via["p50_ms"],
+            direct["p50_ms"])
+    else:
+        value = "n/a"
+    rows.append(("c. gateway overhead (send p50 - sandbox sendText p50)",
+                 value, "", ""))
+    small, large = get("log_size", "small"), get("log_size", "large")
+    for label, stats in (("small", small), ("large", large)):
+        rows.append(("d. send @ 100 req/s, %s log rows" % (
+            "{:,}".format(stats["log_rows"]) if stats else label),
+            lat(stats), "", ""))
+    growth = None
+    if small and large and small["p50_ms"] and large["p50_ms"]:
+        growth = large["p50_ms"] / small["p50_ms"] - 1
+    rows.append(("d. p50 growth, small -> large log",
+                 "%+.1f %%" % (growth * 100) if growth is not None
+                 else "n/a", "<= 10 %",
+                 verdict(None if growth is None else growth <= .10)))
+    hooks = get("webhook_delivery")
+    rate = hooks and hooks.get("events_per_s")
+    rows.append(("e. webhook delivery", "%s events/s (%s/%s events)" % (
+        rate, hooks["unique"], hooks["events"]) if hooks else "n/a",
+        ">= 300 events/s", verdict(None if rate is None else rate >= 300)))
+    normal, hung = get("hung_endpoint", "normal"), get("hung_endpoint",
+                                                      "hung")
+    rows.append(("e. send @ 100 req/s, endpoints answer", lat(normal), "",
+                 ""))
+    rows.append(("e. send @ 100 req/s, one endpoint hangs", lat(hung),
+                 "", ""))
+    factor = None
+    if normal and hung and normal["p99_ms"] and hung["p99_ms"]:
+        factor = hung["p99_ms"] / normal["p99_ms"]
+    rows.append(("e. send p99 hung / normal",
+                 "%.2fx" % factor if factor is not None else "n/a",
+                 "<= 1.2x", verdict(None if factor is None
+                                    else factor <= 1.2)))
+    if hung:
+        rows.append(("e. other customer's deliveries during hang",
+                     "%s delivered (of ~%s sends)" % (
+                         hung.get("fast_endpoint_deliveries_during_phase"),
+                         hung["ok"]), "", ""))
+    cx = get("threecx")
+    if cx and "skipped" in cx:
+        value = "skipped: " + cx["skipped"]
+    elif cx:
+        value = "%s req/s (%s integrations, %s non-2xx)" % (
+            cx["rps"], cx["integrations"], cx["non_2xx"])
+    else:
+        value = "n/a"
+    rows.append(("f. 3CX webhook (`test` events), saturation", value, "",
+                 ""))
+    return rows
+
+
+def print_report(results):
+    meta = results["meta"]
+    print("\n## WhatsApp Gateway benchmark (%s)\n" % meta["mode"])
+    print("%s; nproc %s; %s; Python %s; %s workers x %s threads (gthread);"
+          " saturation by %s; fixed rates by the Python open loop.\n" % (
+              meta["date"], meta["nproc"], meta["cpu"], meta["python"],
+              meta["workers"], THREADS, meta["saturation_tool"]))
+    print("| figure | value | target | |")
+    print("|---|---|---|---|")
+    for row in build_rows(results["figures"]):
+        print("| %s | %s | %s | %s |" % row)
+    print()
+    for note in results["notes"]:
+        print("- " + note)
+    if results["errors"]:
+        print("\nBROKEN PHASES:")
+        for error in results["errors"]:
+            print("- " + error)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--smoke", action="store_true",
+                        help="CI mode: tiny durations and databases")
+    parser.add_argument("--duration", type=float,
+                        help="seconds per measured phase (default 10, "
+                             "smoke 1)")
+    parser.add_argument("--profile", action="store_true",
+                        help="also profile the gateway workers with py-spy "
+                             "during an extra saturation run")
+    parser.add_argument("--output", default=os.path.join(HERE,
+                                                         "results.json"))
+    args = parser.parse_args(argv)
+    bench = Bench(args)
+    info = machine_info()
+    bench.results["meta"] = {
+        "mode": "smoke" if args.smoke else "full", "date": info["date"],
+        "nproc": info["nproc"], "lscpu": info["lscpu"],
+        "cpu": next((ln.split(":", 1)[1].strip() for ln in
+                     info["lscpu"].splitlines()
+                     if ln.startswith("Model name")), platform.machine()),
+        "python": info["python"], "platform": info["platform"],
+        "workers": bench.workers, "threads": THREADS,
+        "duration_s": bench.duration, "plan": bench.plan,
+        "saturation_tool": "wrk" if loadgen.wrk_available()
+        else "Python closed loop (wrk not installed)",
+        "gateway_env": BENCH_ENV}
+    bench.note("Throttles are set to %d (recipient gap 0) so nothing is "
+               "throttled: the figures measure the guarded path, not the "
+               "limits." % HIGH)
+    bench.note("Everything shares the same %s cores: gunicorn, the sandbox "
+               "process, receivers and the load generators."
+               % info["nproc"])
+    if not loadgen.wrk_available():
+        bench.note("wrk is not installed: saturation used the Python "
+                   "closed-loop generator (apt-get install wrk).")
+
+    def on_signal(signum, frame):
+        raise KeyboardInterrupt
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        bench.phase("run", bench.run)
+    except KeyboardInterrupt:
+        bench.results["errors"].append("interrupted")
+    finally:
+        Server.stop_all()
+    with open(args.output, "w") as handle:
+        json.dump(bench.results, handle, indent=2, default=str)
+    print_report(bench.results)
+    print("\nresults: %s; logs: %s" % (args.output, bench.workdir))
+    return 1 if bench.results["errors"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
