@@ -109,9 +109,3 @@ def test_config_prints_every_setting(run):
     for setting in SETTINGS:
         assert "GATEWAY_" + setting.name in out
 
-
-def test_readme_configuration_table_is_current():
-    from config import describe_settings
-    from conftest import read_readme
-    readme = read_readme()
-    assert describe_settings() in readme

@@ -20,14 +20,6 @@ def test_guard_order_is_the_documented_one():
         "suppression", "content_policy", "quotas", "throttles")
 
 
-def test_readme_states_the_code_guard_order():
-    from conftest import read_readme
-    readme = read_readme()
-    assert ("auth → body → purpose → instance → module and plan → paused "
-            "(423) → suppression (403) → content policy (403) → quotas "
-            "(429) → throttles (429) → send") in readme
-
-
 @pytest.mark.parametrize("raw,expected", [
     ("+966501234567", "+966501234567"),
     ("+966 50 123 4567", "+966501234567"),
