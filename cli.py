@@ -80,11 +80,7 @@ def _get(model, ident, label):
 
 
 def _get_instance(ref):
-    query = Instance.select().where(Instance.name == ref)
-    if ref.isdigit():
-        query = Instance.select().where((Instance.id == int(ref))
-                                        | (Instance.name == ref))
-    row = query.first()
+    row = store.find_instance(ref)
     if row is None:
         raise UsageError("no instance %r" % ref)
     return row

@@ -32,6 +32,7 @@ from store import MessageStatus
 from store import SeenFact
 from store import Suppression
 from store import db
+from store import find_instance
 from store import open_window
 from webhooks import emit_event
 
@@ -66,11 +67,7 @@ def unauthorized():
 
 def authenticate_instance(ref):
     """The instance whose secret this request carries, else a bare 401."""
-    query = Instance.select().where(Instance.name == ref)
-    if ref.isdigit():
-        query = Instance.select().where((Instance.id == int(ref))
-                                        | (Instance.name == ref))
-    instance = query.first()
+    instance = find_instance(ref)
     if instance is None:
         raise unauthorized()
     secret = instance.webhook_secret.encode("utf-8")

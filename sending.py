@@ -18,6 +18,7 @@ from limits import RateLimitItemPerSecond
 from peewee import fn
 
 import policy
+import store
 from errors import ApiError
 from evolution_client import EvolutionError
 from store import Instance
@@ -266,18 +267,11 @@ def count_opt_outs(instance_id, since):
 
 def find_instance(customer, instance_ref):
     """The customer's instance by id or name; 404 for anyone else's."""
-    ref = str(instance_ref).strip()
-    query = Instance.select().where(Instance.customer == customer.id)
-    if ref.isdigit():
-        query = query.where((Instance.id == int(ref))
-                            | (Instance.name == ref))
-    else:
-        query = query.where(Instance.name == ref)
-    instance = query.first()
+    instance = store.find_instance(instance_ref, customer.id)
     if instance is None:
         raise ApiError(404, "invalid_instance",
                        "No instance with this id or name belongs to this "
-                       "account.", {"instance_id": ref})
+                       "account.", {"instance_id": str(instance_ref)})
     return instance
 
 

@@ -295,6 +295,21 @@ def init_db(url, extra_models=()):
     return path
 
 
+def find_instance(ref, customer_id=None):
+    """The instance whose id or name is ``ref`` (optionally the
+    customer's), or None."""
+    ref = str(ref).strip()
+    query = Instance.select()
+    if customer_id is not None:
+        query = query.where(Instance.customer == customer_id)
+    if ref.isdigit():
+        # Names are never all digits (the CLI refuses them), so a number
+        # is an id; the name test keeps older all-digit names reachable.
+        return query.where((Instance.id == int(ref))
+                           | (Instance.name == ref)).first()
+    return query.where(Instance.name == ref).first()
+
+
 def hash_api_key(key):
     """Return the stored form of an API key.
 

@@ -593,11 +593,7 @@ def create_integration(customer_id, instance_ref, business_name="",
 
 
 def find_instance(customer, ref):
-    query = Instance.select().where(Instance.customer == customer.id)
-    ref = str(ref)
-    row = (query.where((Instance.name == ref)
-                       | (Instance.id == int(ref))) if ref.isdigit()
-           else query.where(Instance.name == ref)).first()
+    row = store.find_instance(ref, customer.id)
     if row is None:
         raise IntegrationError("customer %s has no instance %r"
                                % (customer.id, ref))
