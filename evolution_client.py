@@ -9,6 +9,7 @@ following the reference's section 8.1.
 """
 import logging
 import threading
+import time
 
 import requests
 
@@ -55,6 +56,7 @@ class EvolutionClient:
         self.session = session or requests.Session()
         self.session.headers["Accept"] = "application/json"
         self._major_version = None
+        self._probe_after = 0.0
         self._version_lock = threading.Lock()
 
     def close(self):
@@ -63,23 +65,30 @@ class EvolutionClient:
     def server_version(self):
         """Return Evolution's version string from ``GET /``."""
         try:
-            response = self.session.get(self.base_url + "/",
-                                        timeout=self.timeout)
+            # A short read timeout: this probe must not double a send's
+            # worst case when Evolution is slow.
+            response = self.session.get(
+                self.base_url + "/",
+                timeout=(self.timeout[0], min(5.0, self.timeout[1])))
             return str(response.json().get("version", ""))
         except (requests.RequestException, ValueError, AttributeError):
             return ""
 
     def major_version(self):
-        """1 or 2; asked once, then remembered (2 when unknown)."""
-        if self._major_version is None:
+        """1 or 2; asked once, then remembered (2 while unknown)."""
+        if self._major_version is None and (
+                time.monotonic() >= self._probe_after):
             with self._version_lock:
                 if self._major_version is None:
                     version = self.server_version()
-                    if not version:
-                        # Ask again next time; v2 is the likelier server.
-                        return 2
-                    self._major_version = 1 if version.startswith("1.") else 2
-        return self._major_version
+                    if version:
+                        self._major_version = 1 if version.startswith(
+                            "1.") else 2
+                    else:
+                        # v2 is the likelier server; ask again in a minute,
+                        # not before every send.
+                        self._probe_after = time.monotonic() + 60
+        return self._major_version or 2
 
     def send_text(self, instance, token, number, text, delay=None):
         """Send ``text`` to ``number`` (digits or a JID) via ``instance``.

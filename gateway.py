@@ -5,7 +5,6 @@ environment (plus ``config`` overrides, which tests use); gunicorn runs
 ``gateway:create_app()``.  The admin CLI lives in ``cli.py`` and is
 reached through ``main``.
 """
-import hmac
 import json
 import logging
 import os
@@ -33,6 +32,7 @@ from config import load_settings
 from errors import ApiError
 from evolution_client import EvolutionClient
 from schema import load_or_raise
+from schema import parse_json
 from schema.send_message import send_message_schema
 from sending import GuardedSender
 from sending import Throttles
@@ -68,8 +68,8 @@ def create_app(config=None):
     settings = load_settings(overrides=config)
     logging.getLogger().setLevel(settings.LOG_LEVEL)
     app = Flask(__name__)
-    app.config.update(MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
-                      JSON_SORT_KEYS=False)
+    app.config.update(MAX_CONTENT_LENGTH=MAX_BODY_BYTES)
+    app.json.sort_keys = False
     db_path = store.init_db(settings.DATABASE_URL,
                             extra_models=threecx.MODELS)
     sandbox_state = None if settings.EVOLUTION_URL else \
@@ -246,12 +246,11 @@ def authenticate():
         raise ApiError(401, "invalid_api_key",
                        "A valid API key is required: send "
                        "Authorization: Bearer <key>.")
+    # Looked up by its SHA-256: the key itself is never compared, so its
+    # bytes leak nothing through timing.
     row = (ApiKey.select(ApiKey, Customer).join(Customer)
            .where(ApiKey.key_hash == hash_api_key(key)).first())
-    # The lookup is by hash, so the key itself is never compared; this
-    # second check only guards against a hash-column mix-up.
-    if row is None or not hmac.compare_digest(row.key_hash,
-                                              hash_api_key(key)):
+    if row is None:
         raise ApiError(401, "invalid_api_key", "The API key is not valid.")
     if row.revoked_at is not None:
         raise ApiError(401, "revoked_api_key",
@@ -269,11 +268,7 @@ def read_json_body():
     if not request.is_json:
         raise ApiError(415, "unsupported_media_type",
                        "This endpoint requires application/json.")
-    try:
-        return json.loads(request.get_data(cache=True))
-    except (ValueError, UnicodeDecodeError):
-        raise ApiError(400, "invalid_json",
-                       "The request body is not valid JSON.")
+    return parse_json(request.get_data(cache=True))
 
 
 def run_send(customer, data, dry_run=False):
@@ -323,8 +318,11 @@ def run_idempotent(customer, key, body, data):
 def claim_idempotency_key(customer, key, fingerprint):
     """Return True when this request owns ``key``, else the stored row."""
     ttl = settings().IDEMPOTENCY_TTL_HOURS * 3600
-    # No request can stay in flight longer than Evolution's timeout.
-    abandoned_after = settings().EVOLUTION_TIMEOUT + 10
+    # The longest a first request can take: a version probe and the send,
+    # each at most connect + read timeout, plus a busy database.
+    abandoned_after = 2 * (settings().EVOLUTION_CONNECT_TIMEOUT
+                           + settings().EVOLUTION_TIMEOUT) + \
+        store.BUSY_TIMEOUT + 5
     while True:
         try:
             with db.atomic():

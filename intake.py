@@ -23,6 +23,7 @@ from flask import current_app
 from flask import jsonify
 from flask import request
 from peewee import IntegrityError
+from peewee import OperationalError
 
 import normalizer
 from errors import ApiError
@@ -108,6 +109,13 @@ def accept_evolution_event(instance, raw, sender=None):
             InboundEvent.create(instance=instance.id, evolution_event=name,
                                 body=raw.decode("utf-8", "replace"),
                                 outcome=outcome, events_emitted=emitted)
+    except OperationalError:
+        # The database is busy or failing, not the payload: a 503 makes
+        # Evolution retry, where a 200 would drop the event.
+        log.warning("instance=%s: database busy, asking Evolution to retry",
+                    instance.id)
+        raise ApiError(503, "unavailable", "Busy; retry shortly.",
+                       headers={"Retry-After": "5"})
     except Exception:
         # Never a 500 for Evolution's payloads: keep the body to look at.
         log.exception("instance=%s: could not process %s event",

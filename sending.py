@@ -11,10 +11,12 @@ that records the outcome (plus, from the webhooks module, its event).
 """
 import datetime
 import logging
+import time
 
 from limits import RateLimitItemPerDay
 from limits import RateLimitItemPerMinute
 from limits import RateLimitItemPerSecond
+from peewee import OperationalError
 from peewee import fn
 
 import policy
@@ -99,8 +101,8 @@ class GuardedSender:
         self.evolution = evolution
         self.throttles = throttles
         self.content_rules = content_rules
-        # emit(log_row, event_name, extra) writes a customer event inside
-        # the caller's transaction; the webhooks module plugs in here.
+        # emit(log_row, event_name, instance) writes a customer event
+        # inside the caller's transaction; the webhooks module plugs in.
         self.emit = emit
 
     def send(self, customer, instance_ref, phone, text, purpose,
@@ -140,6 +142,12 @@ class GuardedSender:
             self._finish_refused(row, customer, now, error)
             error.headers.update(headers)
             raise
+        except Exception:
+            # The throttle store failed: nothing was sent, so the row
+            # must not wait for housekeeping to call it "unknown".
+            self._finish_refused(row, customer, now, ApiError(
+                500, "internal_error", ""))
+            raise
         return self._deliver(row, instance, customer, phone, text, now,
                              headers)
 
@@ -151,24 +159,42 @@ class GuardedSender:
         except EvolutionError as exc:
             log.warning("send log=%s instance=%s failed: %s", row.id,
                         instance.id, exc)
-            self._finish_failed(row, customer, now, exc)
+            self._finish_failed(row, instance, customer, now, exc)
             self.check_breaker(instance)
             raise ApiError(502, "gateway_send_failed",
                            "The message could not be delivered to "
                            "WhatsApp.",
                            {"reason": exc.reason, "outcome": exc.outcome,
                             "log_id": row.id}, headers)
-        with db.atomic():
-            MessageLog.update(outcome="sent",
-                              evolution_message_id=result.message_id,
-                              completed_at=utcnow()).where(
-                MessageLog.id == row.id).execute()
-            row.outcome = "sent"
-            row.evolution_message_id = result.message_id
-            if self.emit:
-                self.emit(row, "message.sent")
-        log.info("send log=%s instance=%s sent", row.id, instance.id)
+        row.outcome = "sent"
+        row.evolution_message_id = result.message_id
+        self._record_sent(row, instance)
         return SendOutcome(row.id, result.message_id, headers)
+
+    def _record_sent(self, row, instance):
+        """Write the outcome of a send WhatsApp accepted.
+
+        The message is out, so the client must hear 200 whatever happens
+        here: a busy database is retried, and if it stays busy the row is
+        left pending for housekeeping to settle as unknown.
+        """
+        for attempt in range(3):
+            try:
+                with db.atomic():
+                    MessageLog.update(
+                        outcome="sent",
+                        evolution_message_id=row.evolution_message_id,
+                        completed_at=utcnow()).where(
+                        MessageLog.id == row.id).execute()
+                    if self.emit:
+                        self.emit(row, "message.sent", instance)
+                log.info("send log=%s instance=%s sent", row.id,
+                         instance.id)
+                return
+            except OperationalError:
+                time.sleep(0.05 * (attempt + 1))
+        log.error("send log=%s instance=%s sent, but its row could not be "
+                  "updated", row.id, instance.id)
 
     def _reserve(self, customer, instance, phone, text, purpose, source,
                  now):
@@ -188,8 +214,12 @@ class GuardedSender:
                 used = take_quota(customer.id, key, limit)
                 if used is None:
                     # Raising rolls back whatever the other period took.
-                    raise policy.quota_error(kind, limit, limit, resets_at,
-                                             now)
+                    quotas[kind] = (limit, limit, resets_at)
+                    error = policy.quota_error(kind, limit, limit,
+                                               resets_at, now)
+                    error.headers.update(policy.ratelimit_headers(
+                        quotas, now))
+                    raise error
                 quotas[kind] = (limit, used, resets_at)
             row = MessageLog.create(
                 customer=customer.id, instance=instance.id, phone=phone,
@@ -208,9 +238,11 @@ class GuardedSender:
             used = (QuotaCounter.select(QuotaCounter.used)
                     .where((QuotaCounter.customer == customer.id)
                            & (QuotaCounter.period == key)).scalar()) or 0
-            if used >= limit:
-                raise policy.quota_error(kind, limit, used, resets_at, now)
             quotas[kind] = (limit, used, resets_at)
+            if used >= limit:
+                error = policy.quota_error(kind, limit, used, resets_at, now)
+                error.headers.update(policy.ratelimit_headers(quotas, now))
+                raise error
         return quotas
 
     def _finish_refused(self, row, customer, now, error):
@@ -220,7 +252,7 @@ class GuardedSender:
                               completed_at=utcnow()).where(
                 MessageLog.id == row.id).execute()
 
-    def _finish_failed(self, row, customer, now, exc):
+    def _finish_failed(self, row, instance, customer, now, exc):
         with db.atomic():
             if exc.outcome == "failed":
                 # Certainly not sent: it does not use up the plan.
@@ -233,7 +265,7 @@ class GuardedSender:
             row.outcome = exc.outcome
             row.reason = exc.reason
             if self.emit and exc.outcome == "failed":
-                self.emit(row, "message.failed")
+                self.emit(row, "message.failed", instance)
 
     def check_breaker(self, instance):
         """Pause ``instance`` when its recent sends look like abuse."""

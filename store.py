@@ -8,7 +8,9 @@ it never goes to a log line.
 import datetime
 import hashlib
 import os
+import re
 import secrets
+import sqlite3
 from urllib.parse import urlparse
 
 from peewee import BooleanField
@@ -34,6 +36,9 @@ BUSY_TIMEOUT = 10
 db = SqliteDatabase(None)
 
 MODULES = ("api", "3cx")
+# A row id as written in a URL or a body: ASCII digits that fit SQLite's
+# 64-bit integer ("²".isdigit() is true, and int() of it fails).
+ID_PATTERN = re.compile(r"[0-9]{1,18}")
 API_KEY_PREFIX = "wgk_"
 
 
@@ -286,6 +291,10 @@ def database_path(url):
 
 def init_db(url, extra_models=()):
     """Point ``db`` at the file of ``url`` and create missing tables."""
+    if sqlite3.sqlite_version_info < (3, 35):
+        # UPDATE ... RETURNING keeps the quota and status checks race-free.
+        raise RuntimeError("SQLite 3.35 or newer is required (this Python "
+                           "has %s)" % sqlite3.sqlite_version)
     path = database_path(url)
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
@@ -302,7 +311,7 @@ def find_instance(ref, customer_id=None):
     query = Instance.select()
     if customer_id is not None:
         query = query.where(Instance.customer == customer_id)
-    if ref.isdigit():
+    if ID_PATTERN.fullmatch(ref):
         # Names are never all digits (the CLI refuses them), so a number
         # is an id; the name test keeps older all-digit names reachable.
         return query.where((Instance.id == int(ref))

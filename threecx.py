@@ -52,6 +52,7 @@ import store
 import threecx_rules as rules
 from errors import ApiError
 from schema import load_or_raise
+from schema import parse_json
 from schema.threecx import threecx_webhook_schema
 from store import BaseModel
 from store import Customer
@@ -184,7 +185,7 @@ def refuse(integration_id, why):
 
 def authenticate(integration_id):
     """The integration, after every check that needs only headers."""
-    if not (integration_id.isdigit() and len(integration_id) <= 18):
+    if not store.ID_PATTERN.fullmatch(integration_id):
         raise refuse("-", "non-numeric id")
     integration = (ThreeCxIntegration.select(ThreeCxIntegration, Customer)
                    .join(Customer)
@@ -268,12 +269,8 @@ def parse_payload(body):
         raise ApiError(400, "invalid_json",
                        "The request body must be JSON "
                        "(Content-Type: application/json).")
-    try:
-        payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        raise ApiError(400, "invalid_json",
-                       "The request body is not valid JSON.") from None
-    return load_or_raise(threecx_webhook_schema, payload, status=400)
+    return load_or_raise(threecx_webhook_schema, parse_json(body),
+                         status=400)
 
 
 # -- events ---------------------------------------------------------------

@@ -163,18 +163,23 @@ def parse_call_time(raw, zone):
     text = clean_value(raw)
     if not text:
         return None
-    if _UNIX_RE.match(text):
-        seconds = float(text)
-        if seconds > 1e11:  # milliseconds
-            seconds /= 1000
-        return datetime.datetime.fromtimestamp(seconds,
-                                               datetime.timezone.utc)
     try:
-        moment = datetime.datetime.fromisoformat(text)
-    except ValueError:
+        if _UNIX_RE.match(text):
+            seconds = float(text)
+            if seconds > 1e11:  # milliseconds
+                seconds /= 1000
+            moment = datetime.datetime.fromtimestamp(seconds,
+                                                     datetime.timezone.utc)
+        else:
+            moment = datetime.datetime.fromisoformat(text)
+            if moment.tzinfo is None:
+                moment = moment.replace(tzinfo=zone)
+            # Years at the edges overflow when moved to another zone.
+            moment.astimezone(datetime.timezone.utc)
+    except (ValueError, OverflowError, OSError):
         return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=zone)
+    if not 2000 <= moment.year <= 2100:
+        return None
     return moment
 
 

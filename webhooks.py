@@ -95,16 +95,15 @@ def emit_event(customer_id, instance, name, payload):
     event = Event.create(uid=uid, customer=customer_id,
                          instance=instance.id if instance else None,
                          name=name, payload=json.dumps(
-                             body, ensure_ascii=False, separators=(",", ":")))
+                             body, separators=(",", ":")))
     Delivery.insert_many([{"event": event.id, "endpoint": e.id}
                           for e in endpoints]).execute()
     _wakeup.set()
     return len(endpoints)
 
 
-def emit_for_send(row, name):
+def emit_for_send(row, name, instance):
     """``GuardedSender``'s hook: ``message.sent`` / ``message.failed``."""
-    instance = row.instance
     payload = {"instance_id": str(instance.id),
                "instance_name": instance.name,
                "timestamp": iso_timestamp(utcnow()),
@@ -227,20 +226,25 @@ def parse_retry_after(value):
 class Dispatcher:
     """Claims due deliveries and posts them from a bounded pool."""
 
-    def __init__(self, timeout=10.0, pool_size=8, batch=64,
-                 schedule=RETRY_SCHEDULE, allow_private=False,
-                 poll_interval=0.5, housekeeping=None):
+    def __init__(self, timeout=10.0, pool_size=8, schedule=RETRY_SCHEDULE,
+                 allow_private=False, poll_interval=0.5, housekeeping=None):
         self.timeout = timeout
-        self.batch = batch
+        # Claim no more than the pool can post at once: a claimed delivery
+        # must not wait in a queue while its lease runs out.
+        self.batch = pool_size
         self.schedule = schedule
         self.poll_interval = poll_interval
         self.allow_private = allow_private
-        # A lease outlives the slowest attempt, so no other worker can
-        # claim a delivery that is still being posted.
-        self.lease = datetime.timedelta(seconds=timeout * 2 + 5)
+        # A lease outlives a normal attempt (connect + read timeouts), and
+        # is renewed when the post starts, so no other worker claims a
+        # delivery still being posted.  An endpoint that drips bytes for
+        # longer than the lease can still see a second attempt: that is
+        # at-least-once, and the event id header lets it dedupe.
+        self.lease = datetime.timedelta(seconds=timeout * 3 + 10)
         self.housekeeping = housekeeping
         self._pool = concurrent.futures.ThreadPoolExecutor(
             pool_size, thread_name_prefix="webhook")
+        self._slots = threading.Semaphore(pool_size)
         self._local = threading.local()
         self._sessions = []
         self._sessions_lock = threading.Lock()
@@ -266,9 +270,16 @@ class Dispatcher:
     def _run(self):
         last_housekeeping = 0.0
         while not self._stop.is_set():
+            # Claim only for free pool threads, so a slow endpoint holds
+            # its own threads and never the deliveries queued behind it.
+            if not self._slots.acquire(timeout=self.poll_interval):
+                continue
+            free = 1
+            while free < self.batch and self._slots.acquire(blocking=False):
+                free += 1
             try:
                 with db.connection_context():
-                    claimed = self.claim()
+                    claimed = self.claim(free)
                     if self.housekeeping and (
                             time.monotonic() - last_housekeeping > 60):
                         last_housekeeping = time.monotonic()
@@ -276,14 +287,16 @@ class Dispatcher:
             except Exception:
                 log.exception("webhook dispatcher loop failed")
                 claimed = []
-            if claimed:
-                list(self._pool.map(self._deliver_in_context, claimed))
-                continue
-            _wakeup.wait(self.poll_interval)
-            _wakeup.clear()
+            for _ in range(free - len(claimed)):
+                self._slots.release()
+            for delivery_id in claimed:
+                self._pool.submit(self._deliver_in_context, delivery_id)
+            if not claimed:
+                _wakeup.wait(self.poll_interval)
+                _wakeup.clear()
 
-    def claim(self):
-        """Lease up to ``batch`` due deliveries; return their ids."""
+    def claim(self, limit):
+        """Lease up to ``limit`` due deliveries; return their ids."""
         now = utcnow()
         with db.atomic("IMMEDIATE"):
             due = (Delivery.select(Delivery.id)
@@ -292,7 +305,7 @@ class Dispatcher:
                           | ((Delivery.status == "delivering")
                              & (Delivery.locked_until < now)))
                    .order_by(Delivery.next_attempt_at)
-                   .limit(self.batch))
+                   .limit(limit))
             ids = [row.id for row in due]
             if ids:
                 Delivery.update(status="delivering",
@@ -315,6 +328,8 @@ class Dispatcher:
                 self.deliver(delivery_id)
         except Exception:
             log.exception("delivery=%s failed unexpectedly", delivery_id)
+        finally:
+            self._slots.release()
 
     def deliver(self, delivery_id):
         """Post one claimed delivery and record what happened."""
@@ -323,6 +338,8 @@ class Dispatcher:
                     .where(Delivery.id == delivery_id).first())
         if delivery is None or delivery.status != "delivering":
             return
+        if not self._renew_lease(delivery):
+            return  # another worker re-claimed it meanwhile
         endpoint, event = delivery.endpoint, delivery.event
         if not endpoint.enabled:
             self._finish(delivery, "dead", error="endpoint disabled")
@@ -365,6 +382,16 @@ class Dispatcher:
             self._retry(delivery, status, error or "HTTP %s" % status,
                         retry_after)
 
+    def _mine(self, delivery):
+        """The delivery is still this worker's claim."""
+        return ((Delivery.id == delivery.id)
+                & (Delivery.status == "delivering")
+                & (Delivery.attempts == delivery.attempts))
+
+    def _renew_lease(self, delivery):
+        return bool(Delivery.update(locked_until=utcnow() + self.lease)
+                    .where(self._mine(delivery)).execute())
+
     def _retry(self, delivery, status, error, retry_after):
         delay = next_delay(delivery.attempts, self.schedule, retry_after)
         if delay is None:
@@ -376,14 +403,13 @@ class Dispatcher:
                         last_error=error[:250], locked_until=None,
                         next_attempt_at=utcnow() + datetime.timedelta(
                             seconds=delay)).where(
-            (Delivery.id == delivery.id)
-            & (Delivery.status == "delivering")).execute()
+            self._mine(delivery)).execute()
 
     def _finish(self, delivery, status, code=None, error=None):
         Delivery.update(status=status, last_status_code=code,
                         last_error=error, locked_until=None,
                         delivered_at=utcnow() if status == "delivered"
-                        else None).where(Delivery.id == delivery.id).execute()
+                        else None).where(self._mine(delivery)).execute()
 
 
 def replay_deliveries(ids=None, since=None):

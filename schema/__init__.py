@@ -1,4 +1,6 @@
-"""marshmallow schemas for request bodies, and the one loading helper."""
+"""marshmallow schemas for request bodies, and the helpers that load them."""
+import json
+
 from marshmallow import ValidationError
 
 from errors import ApiError
@@ -16,3 +18,19 @@ def load_or_raise(schema, data, status=422):
         raise ApiError(status, "validation_error",
                        "The request body is not valid.",
                        {"fields": exc.messages})
+
+
+def parse_json(raw):
+    """Parse a request body, or raise 400 ``invalid_json``.
+
+    Besides syntax errors this refuses what ``json.loads`` lets through
+    but nothing downstream can store or hash: lone surrogates
+    (``"\\ud800"``), and nesting deep enough to exhaust the stack.
+    """
+    try:
+        body = json.loads(raw)
+        json.dumps(body, ensure_ascii=False).encode("utf-8")
+    except (ValueError, RecursionError):  # UnicodeError is a ValueError
+        raise ApiError(400, "invalid_json",
+                       "The request body is not valid JSON.") from None
+    return body

@@ -272,3 +272,15 @@ def test_dry_run_names_the_guard_that_would_refuse(make_app, sandbox):
     response = post(client, account, path=URL + "?dry_run=true")
     assert error_of(response) == (403, "recipient_suppressed")
     assert not message_rows()
+
+
+def test_quota_429_carries_the_ratelimit_fields(make_app):
+    client = make_app().test_client()
+    account = create_account(daily_limit=1)
+    post(client, account)
+    response = post(client, account)
+    assert response.status_code == 429
+    assert response.headers["RateLimit-Policy"] == '"daily";q=1;w=86400'
+    assert response.headers["RateLimit"].startswith('"daily";r=0;t=')
+    dry = post(client, account, path=URL + "?dry_run=true")
+    assert dry.status_code == 429 and dry.headers["RateLimit"]

@@ -278,3 +278,18 @@ def test_openapi_json_is_the_contract(client):
     response = client.get("/openapi.json")
     assert response.status_code == 200
     assert response.get_json() == load_spec()
+
+
+@pytest.mark.parametrize("ref", ["²", "٣", "9" * 25, "1 OR 1=1"])
+def test_odd_instance_ids_are_404_not_500(client, account, ref):
+    response = post(client, send_body(instance_id=ref), account.headers)
+    assert_error(response, 404, "invalid_instance")
+
+
+@pytest.mark.parametrize("raw", ["[" * 100000, '{"message": "\\ud800"}',
+                                 '{"a": 1} trailing'])
+def test_unstorable_json_is_400_not_500(client, account, raw):
+    response = client.post(URL, data=raw, headers=dict(
+        account.headers, **{"Content-Type": "application/json"}))
+    assert_contract(URL, "POST", response)
+    assert_error(response, 400, "invalid_json")

@@ -980,3 +980,25 @@ def test_cli_events_shows_each_event_and_its_outcome(run, client, bridge):
         ("missed_call", "skipped", "internal_extension")]
     out, _ = run("3cx", "events", bridge.id)
     assert json.loads(out)[-1]["message_id"]
+
+
+@pytest.mark.parametrize("ref", ["²", "9" * 25, "-1", "1.0"])
+def test_odd_integration_ids_are_the_generic_401(client, bridge, ref):
+    response = post(client, bridge, {"event_type": "test"},
+                    url="/integrations/3cx/webhook/" + ref)
+    assert response.status_code == 401
+    assert response.get_json() == INVALID
+
+
+@pytest.mark.parametrize("raw", ["[" * 100000, '{"event_type": "\\ud800"}'])
+def test_unstorable_json_is_400_invalid_json(client, bridge, raw):
+    error(post(client, bridge, raw=raw), 400, "invalid_json")
+
+
+@pytest.mark.parametrize("call_time", [
+    "0001-01-01T00:00:00", "0001-01-01T00:00:00+14:00",
+    "9999-12-31T23:59:59-14:00", "99999999999999999999", "1e400"])
+def test_extreme_call_times_are_ignored_not_500(client, bridge, call_time):
+    open_window(bridge)
+    response = post(client, bridge, journal(call_time=call_time))
+    assert response.status_code == 200

@@ -412,3 +412,28 @@ def test_repeated_stop_opts_out_once(client, hooked, receiver):
     receiver.wait_for(lambda r: len(r.events("message.received")) == 2)
     time.sleep(0.3)
     assert len(receiver.events("recipient.opted_out")) == 1
+
+
+def test_a_worker_claims_no_more_than_it_can_post(make_app, receiver):
+    # Claimed deliveries waiting in a queue would let their leases run
+    # out and another worker post them a second time.
+    client = make_app(WEBHOOK_POOL_SIZE=2, WEBHOOK_TIMEOUT=30).test_client()
+    account = create_account()
+    create_endpoint(account.customer_id, receiver.url)
+    receiver.hold = threading.Event()
+    for n in range(6):
+        client.post("/api/send-message", json=send_body(
+            phone="+96650123456%d" % n), headers=account.headers)
+    receiver.wait_for(lambda r: len(r.received) == 0 and sum(
+        d.status == "delivering" for d in deliveries()) == 2)
+    time.sleep(0.5)
+    assert sum(d.status == "delivering" for d in deliveries()) == 2
+    receiver.hold.set()
+    receiver.wait_for(lambda r: len(r.events("message.sent")) == 6)
+
+
+def test_odd_instance_refs_at_the_intake_are_401(client, hooked):
+    for ref in ("²", "9" * 25):
+        response = client.post("/webhooks/evolution/" + ref, json={},
+                               headers={"X-Gateway-Secret": "x"})
+        assert response.status_code == 401
