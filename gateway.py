@@ -357,9 +357,15 @@ def claim_idempotency_key(customer, key, fingerprint):
         time.sleep(0.05)
 
 
+REPLAYED_HEADERS = ("RateLimit-Policy", "RateLimit", "Retry-After")
+
+
 def store_idempotent_answer(customer, key, response):
+    headers = {name: response.headers[name] for name in REPLAYED_HEADERS
+               if name in response.headers}
     (IdempotencyRecord.update(status_code=response.status_code,
-                              body=response.get_data(as_text=True))
+                              body=response.get_data(as_text=True),
+                              headers=json.dumps(headers))
      .where((IdempotencyRecord.customer == customer.id)
             & (IdempotencyRecord.key == key)).execute())
 
@@ -367,6 +373,7 @@ def store_idempotent_answer(customer, key, response):
 def replay(row):
     response = Response(row.body, status=row.status_code,
                         mimetype="application/json")
+    response.headers.update(json.loads(row.headers or "{}"))
     response.headers[REPLAY_HEADER] = "true"
     return response
 

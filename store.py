@@ -147,6 +147,7 @@ class IdempotencyRecord(BaseModel):
     fingerprint = CharField()
     status_code = IntegerField(null=True)
     body = TextField(null=True)
+    headers = TextField(null=True)  # JSON: the rate-limit fields, replayed
     created_at = DateTimeField(default=utcnow, index=True)
 
     class Meta:

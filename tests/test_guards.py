@@ -203,14 +203,16 @@ def test_breaker_needs_enough_sends(make_app, sandbox):
     assert post(client, account).status_code == 200
 
 
-def test_idempotency_key_replays_without_sending_again(client, account,
-                                                       sandbox):
+def test_idempotency_key_replays_without_sending_again(make_app, sandbox):
+    client = make_app().test_client()
+    account = create_account(daily_limit=10)
     headers = {"Idempotency-Key": "order-2041-shipped"}
     first = post(client, account, headers=headers)
     second = post(client, account, headers=headers)
     assert first.status_code == second.status_code == 200
     assert first.get_json() == second.get_json()
     assert second.headers["Idempotent-Replayed"] == "true"
+    assert second.headers.get("RateLimit") == first.headers.get("RateLimit")
     assert "Idempotent-Replayed" not in first.headers
     assert len(sandbox.state.sent_messages()) == 1
     assert len(message_rows()) == 1
