@@ -166,6 +166,9 @@ SETTINGS = (
             "Seconds a customer endpoint has to answer one delivery."),
     Setting("WEBHOOK_POOL_SIZE", _parse_positive_int, "8",
             "Concurrent deliveries per worker."),
+    Setting("WEBHOOK_ENDPOINT_CONCURRENCY", _parse_positive_int, "4",
+            "Most deliveries in flight to one endpoint, across all "
+            "workers: a hanging endpoint cannot starve the others."),
     Setting("WEBHOOK_RETRY_SCHEDULE", _parse_schedule,
             "5,30,120,600,1800,3600,7200,14400,28800,43200,43200",
             "Seconds between delivery attempts (each +/-20% jitter); "

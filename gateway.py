@@ -91,6 +91,7 @@ def create_app(config=None):
         dispatcher = webhooks.Dispatcher(
             timeout=settings.WEBHOOK_TIMEOUT,
             pool_size=settings.WEBHOOK_POOL_SIZE,
+            per_endpoint=settings.WEBHOOK_ENDPOINT_CONCURRENCY,
             schedule=settings.WEBHOOK_RETRY_SCHEDULE,
             allow_private=settings.WEBHOOK_ALLOW_PRIVATE,
             housekeeping=make_housekeeping(settings)).start()

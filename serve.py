@@ -86,6 +86,8 @@ def run(settings, host, port, workers, threads):
             else:
                 print("Demo data exists; create a new key with: "
                       "gateway keys create 1", flush=True)
+    # SQLite connections must not cross the fork into the workers.
+    store.close_pool()
     GatewayApplication({
         "bind": "%s:%d" % (host, port),
         "workers": workers,

@@ -20,8 +20,10 @@ from peewee import DateTimeField
 from peewee import ForeignKeyField
 from peewee import IntegerField
 from peewee import Model
-from peewee import SqliteDatabase
 from peewee import TextField
+from playhouse.pool import PooledSqliteDatabase
+
+BUSY_TIMEOUT = 10
 
 # Durable enough for a message log (WAL + NORMAL loses at most the last
 # commits on power loss, never corrupts) and much faster than FULL.
@@ -30,10 +32,17 @@ PRAGMAS = {
     "synchronous": "normal",
     "foreign_keys": 1,
     "cache_size": -16000,
+    # The pool's own "timeout" is its wait for a free connection, so
+    # SQLite's busy wait is set here.
+    "busy_timeout": BUSY_TIMEOUT * 1000,
 }
-BUSY_TIMEOUT = 10
 
-db = SqliteDatabase(None)
+# A pool keeps "a connection per request" cheap: closing one at the end
+# of a request hands it back instead of reopening the file (and
+# checkpointing the WAL) on every request.  Connections move between a
+# worker's threads, hence check_same_thread=False.
+db = PooledSqliteDatabase(None, max_connections=64, stale_timeout=600,
+                          check_same_thread=False)
 
 MODULES = ("api", "3cx")
 # A row id as written in a URL or a body: ASCII digits that fit SQLite's
@@ -284,6 +293,11 @@ def prune(now=None, keep_days=30, idempotency_hours=24):
     return removed
 
 
+def close_pool():
+    """Close every pooled connection (before a fork, at shutdown)."""
+    db.close_all()
+
+
 def database_path(url):
     """Return the file path of a ``sqlite:///path`` URL."""
     parsed = urlparse(url)
@@ -299,7 +313,11 @@ def init_db(url, extra_models=()):
     path = database_path(url)
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
-    db.init(path, pragmas=PRAGMAS, timeout=BUSY_TIMEOUT)
+    if db.database != path:
+        if db.database is not None:
+            # Pooled connections to another file must not be reused.
+            db.close_all()
+        db.init(path, pragmas=PRAGMAS, check_same_thread=False)
     with db.connection_context():
         db.create_tables(MODELS + list(extra_models), safe=True)
     return path

@@ -23,6 +23,7 @@ import time
 import uuid
 
 import requests
+from peewee import fn
 from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection
 from urllib3.connection import HTTPSConnection
@@ -226,9 +227,11 @@ def parse_retry_after(value):
 class Dispatcher:
     """Claims due deliveries and posts them from a bounded pool."""
 
-    def __init__(self, timeout=10.0, pool_size=8, schedule=RETRY_SCHEDULE,
-                 allow_private=False, poll_interval=0.5, housekeeping=None):
+    def __init__(self, timeout=10.0, pool_size=8, per_endpoint=4,
+                 schedule=RETRY_SCHEDULE, allow_private=False,
+                 poll_interval=0.5, housekeeping=None):
         self.timeout = timeout
+        self.per_endpoint = per_endpoint
         # Claim no more than the pool can post at once: a claimed delivery
         # must not wait in a queue while its lease runs out.
         self.batch = pool_size
@@ -240,7 +243,8 @@ class Dispatcher:
         # delivery still being posted.  An endpoint that drips bytes for
         # longer than the lease can still see a second attempt: that is
         # at-least-once, and the event id header lets it dedupe.
-        self.lease = datetime.timedelta(seconds=timeout * 3 + 10)
+        self.lease = datetime.timedelta(
+            seconds=min(5.0, timeout) + timeout + 5)
         self.housekeeping = housekeeping
         self._pool = concurrent.futures.ThreadPoolExecutor(
             pool_size, thread_name_prefix="webhook")
@@ -296,17 +300,36 @@ class Dispatcher:
                 _wakeup.clear()
 
     def claim(self, limit):
-        """Lease up to ``limit`` due deliveries; return their ids."""
+        """Lease up to ``limit`` due deliveries; return their ids.
+
+        No endpoint gets more than ``per_endpoint`` deliveries in flight
+        across all workers, so one that hangs cannot take every thread
+        from the endpoints behind it.
+        """
         now = utcnow()
         with db.atomic("IMMEDIATE"):
-            due = (Delivery.select(Delivery.id)
-                   .where(((Delivery.status.in_(("pending", "failed")))
-                           & (Delivery.next_attempt_at <= now))
-                          | ((Delivery.status == "delivering")
-                             & (Delivery.locked_until < now)))
+            busy = dict(Delivery.select(Delivery.endpoint,
+                                        fn.COUNT(Delivery.id))
+                        .where((Delivery.status == "delivering")
+                               & (Delivery.locked_until >= now))
+                        .group_by(Delivery.endpoint).tuples())
+            full = [e for e, n in busy.items() if n >= self.per_endpoint]
+            due = (Delivery.select(Delivery.id, Delivery.endpoint)
+                   .where((((Delivery.status.in_(("pending", "failed")))
+                            & (Delivery.next_attempt_at <= now))
+                           | ((Delivery.status == "delivering")
+                              & (Delivery.locked_until < now)))
+                          & Delivery.endpoint.not_in(full))
                    .order_by(Delivery.next_attempt_at)
-                   .limit(limit))
-            ids = [row.id for row in due]
+                   .limit(limit * 8).tuples())
+            ids = []
+            for delivery_id, endpoint_id in due:
+                if busy.get(endpoint_id, 0) >= self.per_endpoint:
+                    continue
+                busy[endpoint_id] = busy.get(endpoint_id, 0) + 1
+                ids.append(delivery_id)
+                if len(ids) == limit:
+                    break
             if ids:
                 Delivery.update(status="delivering",
                                 locked_until=now + self.lease,

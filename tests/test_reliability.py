@@ -66,7 +66,9 @@ def test_pending_deliveries_survive_kill_9(serve_gateway, sandbox):
     endpoint = create_endpoint(account.customer_id,
                                "http://127.0.0.1:%d/hook" % port)
     schedule = ",".join(["0.5"] * 60)
-    server = serve_gateway(workers=2, WEBHOOK_RETRY_SCHEDULE=schedule)
+    # A short timeout keeps the leases of the killed workers short.
+    server = serve_gateway(workers=2, WEBHOOK_RETRY_SCHEDULE=schedule,
+                           WEBHOOK_TIMEOUT=2)
     for n in range(10):
         assert send(server.url, account,
                     phone="+9665012345%02d" % n).status_code == 200
@@ -76,7 +78,8 @@ def test_pending_deliveries_survive_kill_9(serve_gateway, sandbox):
     receiver = Receiver(port=port)
     receiver.secret = endpoint.secret
     try:
-        serve_gateway(workers=2, WEBHOOK_RETRY_SCHEDULE=schedule)
+        serve_gateway(workers=2, WEBHOOK_RETRY_SCHEDULE=schedule,
+                      WEBHOOK_TIMEOUT=2)
         receiver.wait_for(lambda r: len({e["event_id"] for e in r.events(
             "message.sent")}) == 10, timeout=30)
         assert all(r["valid"] for r in receiver.received)

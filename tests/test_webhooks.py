@@ -437,3 +437,29 @@ def test_odd_instance_refs_at_the_intake_are_401(client, hooked):
         response = client.post("/webhooks/evolution/" + ref, json={},
                                headers={"X-Gateway-Secret": "x"})
         assert response.status_code == 401
+
+
+def test_a_hanging_endpoint_does_not_starve_other_customers(make_app,
+                                                            receiver):
+    from conftest import Receiver
+    client = make_app(WEBHOOK_POOL_SIZE=4, WEBHOOK_ENDPOINT_CONCURRENCY=2,
+                      WEBHOOK_TIMEOUT=30).test_client()
+    hung = Receiver()
+    hung.hold = threading.Event()
+    try:
+        slow = create_account(name="Slow", instance_name="slow-line")
+        create_endpoint(slow.customer_id, hung.url)
+        fast = create_account(name="Fast", instance_name="fast-line")
+        create_endpoint(fast.customer_id, receiver.url)
+        for n in range(6):
+            client.post("/api/send-message", json=send_body(
+                instance_id="slow-line", phone="+96650123456%d" % n),
+                headers=slow.headers)
+        hung.wait_for(lambda r: sum(d.status == "delivering"
+                                    for d in deliveries()) == 2)
+        client.post("/api/send-message", json=send_body(
+            instance_id="fast-line"), headers=fast.headers)
+        receiver.wait_for(lambda r: r.events("message.sent"))
+        assert sum(d.status == "delivering" for d in deliveries()) == 2
+    finally:
+        hung.close()
