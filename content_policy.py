@@ -60,6 +60,18 @@ _ARABIC_FOLDED = frozenset(chr(c) for c in _FOLD if 0x600 <= c <= 0x6FF)
 # word ("بخصم", "والعروض"), so Arabic keywords tolerate these prefixes.
 _AR_PREFIX = "(?:[وف]?(?:[بك]?ال|لل|[بكلس])?)"
 
+# How a pattern may start before its required literal text: zero-width
+# anchors, an optional one-character class, then maybe a group of plain
+# alternatives (not followed by a quantifier).  See _pattern_literals().
+_PLAIN = r"[^\\()\[\]{}|.^$*+?]+"
+_HEAD_RE = re.compile(
+    r"(?:\^|\\b|\(\?<!\\w\))*(?:\[[^\]\\]*\]\?)?"
+    rf"(?:\(\?:(?P<alts>{_PLAIN}(?:\|{_PLAIN})*)\)(?![?*{{]))?")
+# A user pattern with capture groups (which backreferences or group
+# numbering may rely on) or inline flags is compiled on its own rather
+# than merged into its signal's single alternation.
+_SOLO_RE = re.compile(r"\(\?[aiLmsux-]|\(\?P[<=]|\\\d")
+
 
 @dataclass(frozen=True)
 class Violation:
@@ -71,10 +83,28 @@ class Violation:
 
 @dataclass(frozen=True)
 class _Signal:
-    """A named set of compiled regexes; matches if any regex does."""
+    """A named set of compiled regexes; matches if any regex does.
+
+    ``gated`` pairs a regex with literals of which at least one must
+    occur in the text for that regex to be able to match; the regex is
+    only run when one does (a fast substring test).  This is purely an
+    optimisation: the signal matches exactly when one of its keywords or
+    patterns does.
+    """
 
     name: str
     regexes: tuple[re.Pattern[str], ...]
+    gated: tuple[tuple[tuple[str, ...], re.Pattern[str]], ...] = ()
+
+    def search(self, normal: str) -> bool:
+        """Whether any keyword or pattern matches the normalised text."""
+        for literals, regex in self.gated:
+            for literal in literals:
+                if literal in normal:
+                    if regex.search(normal):
+                        return True
+                    break
+        return any(rx.search(normal) for rx in self.regexes)
 
 
 @dataclass(frozen=True)
@@ -118,10 +148,10 @@ def check_content(text: str, rules: Rules) -> Violation | None:
 
     def hit(signal: _Signal) -> bool:
         # Signals are shared between rules; evaluate each at most once.
-        if signal.name not in seen:
-            seen[signal.name] = any(
-                rx.search(normal) for rx in signal.regexes)
-        return seen[signal.name]
+        found = seen.get(signal.name)
+        if found is None:
+            found = seen[signal.name] = signal.search(normal)
+        return found
 
     for rule in rules.rules:
         count = sum(1 for s in rule.signals if hit(s))
@@ -186,27 +216,119 @@ def _build_signal(name: str, spec: object) -> _Signal:
     patterns = _string_list(spec.get("patterns", []), f"{where} patterns")
     _require(bool(keywords or patterns),
              f"{where} needs at least one keyword or pattern")
-    regexes = []
-    # Keywords sharing a word-start anchor and prefix go in one
-    # alternation, so the anchor is tested once per position, not once
-    # per keyword: matching stays fast on long messages.
-    groups: dict[str, list[str]] = {}
+    # Each keyword or pattern becomes (literals, regex source): every
+    # match contains one of the literals (() if none are known).
+    gated: list[tuple[tuple[str, ...], str]] = []
+    ungated: list[tuple[tuple[str, ...], str]] = []
     for keyword in keywords:
         head, rest = _keyword_regex(keyword, where)
-        groups.setdefault(head, []).append(rest)
-    for head, rests in groups.items():
-        regexes.append(re.compile(f"{head}(?:{'|'.join(rests)})"))
+        literal = _keyword_literal(keyword)
+        (gated if literal else ungated).append(
+            ((literal,) if literal else (), head + rest))
+    alone = []  # patterns that cannot share an alternation
     for pattern in patterns:
         folded = sorted(set(pattern) & _ARABIC_FOLDED)
         _require(not folded,
                  f"{where} pattern {pattern!r} is not in normalised form "
                  f"(contains {''.join(folded)!r})")
         try:
-            regexes.append(re.compile(pattern))
+            compiled = re.compile(pattern)
         except re.error as exc:
             raise ValueError(
                 f"{where} has a bad regex {pattern!r}: {exc}") from None
-    return _Signal(name=name, regexes=tuple(regexes))
+        if compiled.groups or _SOLO_RE.search(pattern):
+            alone.append(compiled)  # backreferences, inline flags
+            continue
+        literals = _pattern_literals(pattern)
+        (gated if literals else ungated).append((literals, pattern))
+    # Matching is sped up without changing what matches: a regex is only
+    # searched when its literal occurs in the text (a fast substring
+    # test; most messages contain few of them), and alternatives without
+    # a literal share one alternation that is always searched.
+    by_literals: dict[tuple[str, ...], list[str]] = {}
+    for literals, source in gated:
+        by_literals.setdefault(literals, []).append(source)
+    gates = tuple((literals, _alternation(sources))
+                  for literals, sources in by_literals.items())
+    regexes = [_alternation([s for _, s in ungated])] if ungated else []
+    return _Signal(name=name, regexes=tuple(regexes + alone), gated=gates)
+
+
+def _alternation(sources: list[str]) -> re.Pattern[str]:
+    """Compile sources into one regex matching wherever any one does."""
+    return re.compile("|".join(f"(?:{s})" for s in sources))
+
+
+def _keyword_literal(keyword: str) -> str:
+    """A substring every match of keyword contains (see _keyword_regex)."""
+    stem = normalize_text(keyword.rstrip("*"))
+    if "\u0600" <= stem[:1] <= "\u06ff" and stem.startswith("ال"):
+        return stem[2:]  # may be written لل + the rest; "" = no literal
+    return stem
+
+
+def _pattern_literals(pattern: str) -> tuple[str, ...]:
+    """Literals one of which every match of pattern contains, or ().
+
+    Only the simple, common shapes are recognised, after optional
+    leading anchors and an optional one-character class ("[وف]?"):
+    plain characters ("hop on a "), or a group of plain alternatives
+    ("(?:ارسل|شارك) ...").  Anything else gives () (always searched).
+    """
+    if _top_level_bar(pattern):
+        return ()
+    head = _HEAD_RE.match(pattern)
+    if head.group("alts") is not None:
+        alts = tuple(head.group("alts").split("|"))
+        return alts if min(map(len, alts)) >= 2 else ()
+    literal = _plain_prefix(pattern, head.end())
+    return (literal,) if len(literal) >= 3 else ()
+
+
+def _plain_prefix(pattern: str, i: int) -> str:
+    """The literal text pattern[i:] must start with (maybe "")."""
+    out: list[str] = []
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\" and i + 1 < len(pattern) and \
+                not pattern[i + 1].isalnum():
+            ch, step = pattern[i + 1], 2
+        elif ch in ".^$*+?{}[]()|\\":
+            break
+        else:
+            step = 1
+        if pattern[i + step:i + step + 1] in ("?", "*", "{"):
+            break  # this character is optional
+        out.append(ch)
+        i += step
+    return "".join(out)
+
+
+def _top_level_bar(pattern: str) -> bool:
+    """Whether pattern has a '|' outside any group or character class."""
+    depth, i, in_class = 0, 0, False
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\":
+            i += 2
+            continue
+        if in_class:
+            in_class = ch != "]"
+        elif ch == "[":
+            in_class = True
+            # A ']' first in the class ("[]x]", "[^]x]") is a literal.
+            if pattern[i + 1:i + 2] == "^":
+                i += 1
+            if pattern[i + 1:i + 2] == "]":
+                i += 1
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif ch == "|" and depth == 0:
+            return True
+        i += 1
+    return False
 
 
 def _keyword_regex(keyword: str, where: str) -> tuple[str, str]:
