@@ -181,11 +181,11 @@ class GuardedSender:
         for attempt in range(3):
             try:
                 with db.atomic():
-                    MessageLog.update(
-                        outcome="sent",
-                        evolution_message_id=row.evolution_message_id,
-                        completed_at=utcnow()).where(
-                        MessageLog.id == row.id).execute()
+                    db.execute_sql(
+                        "UPDATE messagelog SET outcome = 'sent', "
+                        "evolution_message_id = ?, completed_at = ? "
+                        "WHERE id = ?", (row.evolution_message_id,
+                                         str(utcnow()), row.id))
                     if self.emit:
                         self.emit(row, "message.sent", instance)
                 log.info("send log=%s instance=%s sent", row.id,
@@ -221,10 +221,16 @@ class GuardedSender:
                         quotas, now))
                     raise error
                 quotas[kind] = (limit, used, resets_at)
-            row = MessageLog.create(
-                customer=customer.id, instance=instance.id, phone=phone,
-                purpose=purpose, source=source, outcome="pending",
-                message_text=text, created_at=now)
+            # Hand-written for speed, like store.first.
+            cursor = db.execute_sql(
+                "INSERT INTO messagelog (customer_id, instance_id, phone, "
+                "purpose, source, outcome, message_text, created_at) "
+                "VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)",
+                (customer.id, instance.id, phone, purpose, source, text,
+                 str(now)))
+        row = MessageLog(id=cursor.lastrowid, customer=customer.id,
+                         instance=instance.id, phone=phone, purpose=purpose,
+                         source=source, outcome="pending", created_at=now)
         return row, quotas
 
     def _peek_quotas(self, customer, now):
@@ -308,9 +314,9 @@ def find_instance(customer, instance_ref):
 
 
 def is_suppressed(customer_id, phone):
-    return Suppression.select().where(
-        (Suppression.customer == customer_id)
-        & (Suppression.phone == phone)).exists()
+    return db.execute_sql(
+        "SELECT 1 FROM suppression WHERE customer_id = ? AND phone = ? "
+        "LIMIT 1", (customer_id, phone)).fetchone() is not None
 
 
 def take_quota(customer_id, period, limit):
@@ -320,13 +326,12 @@ def take_quota(customer_id, period, limit):
     with, and its cost does not depend on the size of the message log.
     """
     for _ in range(2):
-        rows = list(QuotaCounter.update(used=QuotaCounter.used + 1)
-                    .where((QuotaCounter.customer == customer_id)
-                           & (QuotaCounter.period == period)
-                           & (QuotaCounter.used < limit))
-                    .returning(QuotaCounter.used).execute())
-        if rows:
-            return rows[0].used
+        taken = db.execute_sql(
+            "UPDATE quotacounter SET used = used + 1 WHERE customer_id = ? "
+            "AND period = ? AND used < ? RETURNING used",
+            (customer_id, period, limit)).fetchone()
+        if taken:
+            return taken[0]
         created = list(QuotaCounter.insert(customer=customer_id,
                                            period=period, used=0)
                        .on_conflict_ignore()

@@ -323,19 +323,30 @@ def init_db(url, extra_models=()):
     return path
 
 
+def first(model, sql, *params):
+    """The first ``model`` row of a hand-written ``sql``, or None.
+
+    For the send path only: peewee builds a query's SQL anew on every
+    run (about 0.1 ms each, a fifth of a send's CPU over its queries),
+    while a raw query still comes back as a model with typed fields.
+    """
+    for row in model.raw(sql, *params):
+        return row
+    return None
+
+
 def find_instance(ref, customer_id=None):
     """The instance whose id or name is ``ref`` (optionally the
     customer's), or None."""
     ref = str(ref).strip()
-    query = Instance.select()
-    if customer_id is not None:
-        query = query.where(Instance.customer == customer_id)
-    if ID_PATTERN.fullmatch(ref):
-        # Names are never all digits (the CLI refuses them), so a number
-        # is an id; the name test keeps older all-digit names reachable.
-        return query.where((Instance.id == int(ref))
-                           | (Instance.name == ref)).first()
-    return query.where(Instance.name == ref).first()
+    # Names are never all digits (the CLI refuses them), so a number is
+    # an id; the name test keeps older all-digit names reachable.
+    by_id = int(ref) if ID_PATTERN.fullmatch(ref) else -1
+    if customer_id is None:
+        return first(Instance, "SELECT * FROM instance WHERE id = ? OR "
+                     "name = ? LIMIT 1", by_id, ref)
+    return first(Instance, "SELECT * FROM instance WHERE customer_id = ? "
+                 "AND (id = ? OR name = ?) LIMIT 1", customer_id, by_id, ref)
 
 
 def hash_api_key(key):

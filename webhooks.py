@@ -85,10 +85,9 @@ def emit_event(customer_id, instance, name, payload):
     Call inside the transaction of the event's cause.  Returns the number
     of deliveries queued.
     """
-    endpoints = [e for e in WebhookEndpoint.select().where(
-        (WebhookEndpoint.customer == customer_id)
-        & (WebhookEndpoint.enabled == True))  # noqa: E712
-        if e.wants(name)]
+    endpoints = [e for e in WebhookEndpoint.raw(
+        "SELECT * FROM webhookendpoint WHERE customer_id = ? AND enabled",
+        customer_id) if e.wants(name)]
     if not endpoints:
         return 0
     uid = "evt_" + uuid.uuid4().hex
@@ -353,6 +352,9 @@ class Dispatcher:
             log.exception("delivery=%s failed unexpectedly", delivery_id)
         finally:
             self._slots.release()
+            # A freed thread (and a freed per-endpoint place) may let a
+            # waiting delivery go now rather than at the next poll.
+            _wakeup.set()
 
     def deliver(self, delivery_id):
         """Post one claimed delivery and record what happened."""
