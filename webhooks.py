@@ -237,11 +237,12 @@ class Dispatcher:
         self.schedule = schedule
         self.poll_interval = poll_interval
         self.allow_private = allow_private
-        # A lease outlives a normal attempt (connect + read timeouts), and
-        # is renewed when the post starts, so no other worker claims a
-        # delivery still being posted.  An endpoint that drips bytes for
-        # longer than the lease can still see a second attempt: that is
-        # at-least-once, and the event id header lets it dedupe.
+        # A lease outlives a normal attempt (connect + read timeouts) and
+        # starts when a free thread is already reserved for it, so no
+        # other worker claims a delivery still being posted.  An endpoint
+        # that drips bytes for longer than the lease can still see a
+        # second attempt: that is at-least-once, and the event id header
+        # lets it dedupe.
         self.lease = datetime.timedelta(
             seconds=min(5.0, timeout) + timeout + 5)
         self.housekeeping = housekeeping
@@ -280,6 +281,9 @@ class Dispatcher:
             free = 1
             while free < self.batch and self._slots.acquire(blocking=False):
                 free += 1
+            # Cleared before claiming, so a delivery that finishes while
+            # this claim runs still wakes the wait below.
+            _wakeup.clear()
             try:
                 with db.connection_context():
                     claimed = self.claim(free)
@@ -296,7 +300,6 @@ class Dispatcher:
                 self._pool.submit(self._deliver_in_context, delivery_id)
             if not claimed:
                 _wakeup.wait(self.poll_interval)
-                _wakeup.clear()
 
     def claim(self, limit):
         """Lease up to ``limit`` due deliveries; return their ids.
@@ -358,14 +361,19 @@ class Dispatcher:
 
     def deliver(self, delivery_id):
         """Post one claimed delivery and record what happened."""
-        delivery = (Delivery.select(Delivery, Event, WebhookEndpoint)
-                    .join(Event).switch(Delivery).join(WebhookEndpoint)
-                    .where(Delivery.id == delivery_id).first())
-        if delivery is None or delivery.status != "delivering":
+        # Hand-written (see store.first): this runs once per delivery.
+        row = db.execute_sql(
+            "SELECT d.status, d.attempts, e.enabled, e.url, e.secret, "
+            "v.name, v.uid, v.payload FROM delivery d "
+            "JOIN webhookendpoint e ON e.id = d.endpoint_id "
+            "JOIN event v ON v.id = d.event_id WHERE d.id = ?",
+            (delivery_id,)).fetchone()
+        if row is None or row[0] != "delivering":
             return
-        if not self._renew_lease(delivery):
-            return  # another worker re-claimed it meanwhile
-        endpoint, event = delivery.endpoint, delivery.event
+        delivery = Delivery(id=delivery_id, attempts=row[1])
+        endpoint = WebhookEndpoint(id=None, enabled=row[2], url=row[3],
+                                   secret=row[4])
+        event = Event(name=row[5], uid=row[6], payload=row[7])
         if not endpoint.enabled:
             self._finish(delivery, "dead", error="endpoint disabled")
             return
@@ -401,7 +409,8 @@ class Dispatcher:
             # Gone: the customer removed the endpoint; stop trying.
             WebhookEndpoint.update(enabled=False,
                                    disabled_reason="410 Gone").where(
-                WebhookEndpoint.id == endpoint.id).execute()
+                WebhookEndpoint.id == Delivery.select(Delivery.endpoint)
+                .where(Delivery.id == delivery.id)).execute()
             self._finish(delivery, "dead", status, "410 Gone")
         else:
             self._retry(delivery, status, error or "HTTP %s" % status,
@@ -412,10 +421,6 @@ class Dispatcher:
         return ((Delivery.id == delivery.id)
                 & (Delivery.status == "delivering")
                 & (Delivery.attempts == delivery.attempts))
-
-    def _renew_lease(self, delivery):
-        return bool(Delivery.update(locked_until=utcnow() + self.lease)
-                    .where(self._mine(delivery)).execute())
 
     def _retry(self, delivery, status, error, retry_after):
         delay = next_delay(delivery.attempts, self.schedule, retry_after)
@@ -431,10 +436,12 @@ class Dispatcher:
             self._mine(delivery)).execute()
 
     def _finish(self, delivery, status, code=None, error=None):
-        Delivery.update(status=status, last_status_code=code,
-                        last_error=error, locked_until=None,
-                        delivered_at=utcnow() if status == "delivered"
-                        else None).where(self._mine(delivery)).execute()
+        db.execute_sql(
+            "UPDATE delivery SET status = ?, last_status_code = ?, "
+            "last_error = ?, locked_until = NULL, delivered_at = ? "
+            "WHERE id = ? AND status = 'delivering' AND attempts = ?",
+            (status, code, error, str(utcnow()) if status == "delivered"
+             else None, delivery.id, delivery.attempts))
 
 
 def replay_deliveries(ids=None, since=None):

@@ -737,9 +737,10 @@ def main(argv=None):
         else "Python closed loop (wrk not installed)",
         "gateway_env": BENCH_ENV, "gateway_root": args.root or ROOT,
         "sandbox_server": args.sandbox_server}
-    bench.note("Throttles are set to %d (recipient gap 0) so nothing is "
-               "throttled: the figures measure the guarded path, not the "
-               "limits." % HIGH)
+    bench.note("Instance throttles at their defaults (moving windows, 5 a "
+               "second and 120 a minute per instance); per-recipient "
+               "throttles off (gap 0, daily cap %d) because the load "
+               "generator reuses numbers." % HIGH)
     bench.note("Everything shares the same %s cores: gunicorn, the sandbox "
                "process, receivers and the load generators."
                % info["nproc"])
