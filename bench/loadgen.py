@@ -28,12 +28,14 @@ import time
 
 class Target:
     """What to send: POST ``path`` with ``headers``; ``body`` may hold
-    ``%PHONE%``, replaced per request by a rotating valid E.164 number.
+    ``%PHONE%``, replaced per request by a rotating valid E.164 number,
+    and ``%N%``, replaced by the request number modulo ``spread``.
     ``alternates`` is a list of (path, headers) to rotate through instead
     of the single path (3CX integrations)."""
 
-    def __init__(self, path, headers, body, alternates=None):
+    def __init__(self, path, headers, body, alternates=None, spread=1):
         self.path = path
+        self.spread = spread
         self.headers = dict(headers)
         self.body = body
         self.alternates = alternates or [(path, self.headers)]
@@ -41,11 +43,16 @@ class Target:
     def build(self, i, host):
         """Raw bytes of request ``i``."""
         path, headers = self.alternates[i % len(self.alternates)]
-        body = self.body.replace("%PHONE%", phone(i)).encode()
+        body = self.expand(i).encode()
         lines = ["POST %s HTTP/1.1" % path, "Host: %s" % host,
                  "Content-Length: %d" % len(body)]
         lines += ["%s: %s" % item for item in headers.items()]
         return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+
+    def expand(self, i):
+        return self.body.replace("%PHONE%", phone(i)).replace(
+            "%N%", str(i % self.spread))
 
 
 def phone(i):
@@ -61,6 +68,18 @@ def percentile(sorted_values, pct):
     return sorted_values[int(rank) - 1]
 
 
+def pool(results):
+    """One summary over several rounds of the same measurement."""
+    latencies = sorted(v for r in results for v in r["_latencies"])
+    total = lambda key: sum(r[key] for r in results)  # noqa: E731
+    pooled = summarize(latencies, total("ok"), total("non_2xx"),
+                       total("errors"), total("elapsed_s"))
+    pooled["rounds"] = len(results)
+    pooled["scheduled"] = sum(r.get("scheduled", r["ok"]) for r in results)
+    pooled["round_p50_ms"] = [r["p50_ms"] for r in results]
+    return pooled
+
+
 def summarize(latencies_s, ok, non_2xx, errors, elapsed_s, extra=None):
     values = sorted(latencies_s)
     ms = lambda v: None if v is None else round(v * 1000, 2)  # noqa: E731
@@ -72,6 +91,7 @@ def summarize(latencies_s, ok, non_2xx, errors, elapsed_s, extra=None):
               "p99_ms": ms(percentile(values, 99)),
               "max_ms": ms(values[-1] if values else None)}
     result.update(extra or {})
+    result["_latencies"] = values  # popped by callers that pool rounds
     return result
 
 
@@ -82,6 +102,7 @@ WRK_SCRIPT = r"""
 local targets = {%(targets)s}
 local body_template = [==[%(body)s]==]
 local has_phone = string.find(body_template, "%%PHONE%%", 1, true) ~= nil
+local spread = %(spread)d
 local counter = 0
 local n = 0
 
@@ -99,6 +120,7 @@ function request()
                                  ((tid or 0) * 1000003 + counter) %% 10000000)
     body = string.gsub(body_template, "%%%%PHONE%%%%", number)
   end
+  body = string.gsub(body, "%%%%N%%%%", tostring(counter %% spread))
   return wrk.format("POST", t[1], t[2], body)
 end
 
@@ -132,7 +154,7 @@ def run_wrk(base_url, target, duration_s, connections=16, threads=1,
                          for k, v in headers.items())
         entries.append("{%s, {%s}}" % (_lua_string(path), hdrs))
     script = WRK_SCRIPT % {"targets": ",\n  ".join(entries),
-                           "body": target.body}
+                           "body": target.body, "spread": target.spread}
     with tempfile.NamedTemporaryFile("w", suffix=".lua",
                                      delete=False) as handle:
         handle.write(script)
@@ -154,6 +176,7 @@ def run_wrk(base_url, target, duration_s, connections=16, threads=1,
     errors = raw["connect"] + raw["read"] + raw["write"] + raw["timeout"]
     ok = raw["requests"] - raw["status"]
     return {"ok": ok, "non_2xx": raw["status"], "errors": errors,
+            "_latencies": [],
             "elapsed_s": round(elapsed, 2),
             "rps": round(ok / elapsed, 1) if elapsed else 0.0,
             "p50_ms": round(raw["p50_us"] / 1000, 2),
@@ -179,7 +202,7 @@ def run_closed_loop(host, port, target, duration_s, connections=16,
                 counts["i"] += 1
                 i = counts["i"]
             path, headers = target.alternates[i % len(target.alternates)]
-            body = target.body.replace("%PHONE%", phone(i))
+            body = target.expand(i)
             started = time.monotonic()
             try:
                 conn.request("POST", path, body=body, headers=headers)
