@@ -166,7 +166,7 @@ SETTINGS = (
             "Seconds a customer endpoint has to answer one delivery."),
     Setting("WEBHOOK_POOL_SIZE", _parse_positive_int, "8",
             "Concurrent deliveries per worker."),
-    Setting("WEBHOOK_ENDPOINT_CONCURRENCY", _parse_positive_int, "4",
+    Setting("WEBHOOK_ENDPOINT_CONCURRENCY", _parse_positive_int, "8",
             "Most deliveries in flight to one endpoint, across all "
             "workers: a hanging endpoint cannot starve the others."),
     Setting("WEBHOOK_RETRY_SCHEDULE", _parse_schedule,

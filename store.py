@@ -181,6 +181,9 @@ class WebhookEndpoint(BaseModel):
     events = CharField(default="")  # comma-separated; empty = all
     enabled = BooleanField(default=True)
     disabled_reason = CharField(null=True)
+    # Set when the endpoint times out or refuses connections: no delivery
+    # is claimed for it until then, so a dead endpoint costs no churn.
+    blocked_until = DateTimeField(null=True)
     created_at = DateTimeField(default=utcnow)
 
     def wants(self, event):

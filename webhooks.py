@@ -60,6 +60,10 @@ RETRY_SCHEDULE = (5, 30, 120, 600, 1800, 3600, 7200, 14400, 28800, 43200,
                   43200)
 JITTER = 0.2
 MAX_RETRY_AFTER = 6 * 3600
+# How long an endpoint that timed out or refused a connection is left
+# alone before its deliveries are tried again (at most; a faster retry
+# schedule shortens it).
+ENDPOINT_BACKOFF = 30
 
 _wakeup = threading.Event()
 
@@ -226,7 +230,7 @@ def parse_retry_after(value):
 class Dispatcher:
     """Claims due deliveries and posts them from a bounded pool."""
 
-    def __init__(self, timeout=10.0, pool_size=8, per_endpoint=4,
+    def __init__(self, timeout=10.0, pool_size=8, per_endpoint=8,
                  schedule=RETRY_SCHEDULE, allow_private=False,
                  poll_interval=0.5, housekeeping=None):
         self.timeout = timeout
@@ -245,6 +249,8 @@ class Dispatcher:
         # lets it dedupe.
         self.lease = datetime.timedelta(
             seconds=min(5.0, timeout) + timeout + 5)
+        self.backoff = datetime.timedelta(
+            seconds=min(ENDPOINT_BACKOFF, schedule[0] * 6))
         self.housekeeping = housekeeping
         self._pool = concurrent.futures.ThreadPoolExecutor(
             pool_size, thread_name_prefix="webhook")
@@ -316,12 +322,15 @@ class Dispatcher:
                                & (Delivery.locked_until >= now))
                         .group_by(Delivery.endpoint).tuples())
             full = [e for e, n in busy.items() if n >= self.per_endpoint]
+            blocked = WebhookEndpoint.select(WebhookEndpoint.id).where(
+                WebhookEndpoint.blocked_until > now)
             due = (Delivery.select(Delivery.id, Delivery.endpoint)
                    .where((((Delivery.status.in_(("pending", "failed")))
                             & (Delivery.next_attempt_at <= now))
                            | ((Delivery.status == "delivering")
                               & (Delivery.locked_until < now)))
-                          & Delivery.endpoint.not_in(full))
+                          & Delivery.endpoint.not_in(full)
+                          & Delivery.endpoint.not_in(blocked))
                    .order_by(Delivery.next_attempt_at)
                    .limit(limit * 8).tuples())
             ids = []
@@ -364,15 +373,16 @@ class Dispatcher:
         # Hand-written (see store.first): this runs once per delivery.
         row = db.execute_sql(
             "SELECT d.status, d.attempts, e.enabled, e.url, e.secret, "
-            "v.name, v.uid, v.payload FROM delivery d "
+            "v.name, v.uid, v.payload, e.id, e.blocked_until "
+            "FROM delivery d "
             "JOIN webhookendpoint e ON e.id = d.endpoint_id "
             "JOIN event v ON v.id = d.event_id WHERE d.id = ?",
             (delivery_id,)).fetchone()
         if row is None or row[0] != "delivering":
             return
         delivery = Delivery(id=delivery_id, attempts=row[1])
-        endpoint = WebhookEndpoint(id=None, enabled=row[2], url=row[3],
-                                   secret=row[4])
+        endpoint = WebhookEndpoint(id=row[8], enabled=row[2], url=row[3],
+                                   secret=row[4], blocked_until=row[9])
         event = Event(name=row[5], uid=row[6], payload=row[7])
         if not endpoint.enabled:
             self._finish(delivery, "dead", error="endpoint disabled")
@@ -401,10 +411,15 @@ class Dispatcher:
             error = "blocked: destination address is not public"
         except requests.Timeout:
             error = "timeout"
+            self._back_off(endpoint)
         except requests.RequestException as exc:
             error = "connection error: %s" % type(exc).__name__
+            self._back_off(endpoint)
         if status is not None and 200 <= status < 300:
             self._finish(delivery, "delivered", status)
+            if endpoint.blocked_until is not None:
+                WebhookEndpoint.update(blocked_until=None).where(
+                    WebhookEndpoint.id == endpoint.id).execute()
         elif status == 410:
             # Gone: the customer removed the endpoint; stop trying.
             WebhookEndpoint.update(enabled=False,
@@ -415,6 +430,10 @@ class Dispatcher:
         else:
             self._retry(delivery, status, error or "HTTP %s" % status,
                         retry_after)
+
+    def _back_off(self, endpoint):
+        WebhookEndpoint.update(blocked_until=utcnow() + self.backoff).where(
+            WebhookEndpoint.id == endpoint.id).execute()
 
     def _mine(self, delivery):
         """The delivery is still this worker's claim."""

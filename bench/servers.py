@@ -1,8 +1,13 @@
 """Small servers the benchmark runs as their own processes (loopback only).
 
+``gunicorn --chdir bench 'servers:create_sandbox_app()'``
+    the Evolution sandbox (``sandbox.py``) as a real HTTP server with
+    keep-alive, as Evolution's own (Express) server has; one instance
+    (``BENCH_SANDBOX_INSTANCE`` / ``BENCH_SANDBOX_TOKEN``) and delivery
+    receipts off (nothing listens for them here);
 ``python bench/servers.py sandbox --port P --instance NAME --token T``
-    the Evolution sandbox (``sandbox.py``) as a real HTTP server, with one
-    instance and delivery receipts off (nothing listens for them here);
+    the same on the sandbox's own werkzeug server, which closes the
+    connection after every answer (``--sandbox-server werkzeug``);
 ``python bench/servers.py receiver --port P [--hang S]``
     a customer webhook endpoint that counts deliveries (``GET /stats``),
     or, with ``--hang``, one that never answers within S seconds;
@@ -41,12 +46,26 @@ def create_bare_app():
     return app
 
 
-def run_sandbox(port, instance, token):
+def _sandbox_state(instance, token):
     sys.path.insert(0, ROOT)
     import sandbox
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     state = sandbox.SandboxState(config={"ack_delay_s": None})
     state.add_instance(instance, token=token)
+    return state
+
+
+def create_sandbox_app():
+    """The sandbox app for gunicorn (one worker: its state is in memory)."""
+    import sandbox
+    state = _sandbox_state(os.environ["BENCH_SANDBOX_INSTANCE"],
+                           os.environ["BENCH_SANDBOX_TOKEN"])
+    return sandbox.create_sandbox_app(state)
+
+
+def run_sandbox(port, instance, token):
+    import sandbox
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    state = _sandbox_state(instance, token)
     sandbox.run_sandbox(host="127.0.0.1", port=port, state=state)
 
 
@@ -83,6 +102,10 @@ def run_receiver(port, hang):
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive, as a real endpoint
+        # Headers and body leave in two writes; with Nagle on, each answer
+        # would wait ~40 ms for the client's delayed ACK (a real endpoint
+        # behind nginx does not), capping deliveries per connection.
+        disable_nagle_algorithm = True
 
         def log_message(self, *args):
             pass

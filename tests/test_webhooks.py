@@ -463,3 +463,25 @@ def test_a_hanging_endpoint_does_not_starve_other_customers(make_app,
         assert sum(d.status == "delivering" for d in deliveries()) == 2
     finally:
         hung.close()
+
+
+def test_an_unreachable_endpoint_is_left_alone_for_a_while(make_app):
+    from conftest import free_port
+    client = make_app().test_client()  # schedule 0.2 s: backoff 1.2 s
+    account = create_account()
+    create_endpoint(account.customer_id,
+                    "http://127.0.0.1:%d/hook" % free_port())
+    client.post("/api/send-message", json=send_body(),
+                headers=account.headers)
+    deadline = time.monotonic() + 10
+    while not (deliveries() and deliveries()[0].last_error):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    with store.db.connection_context():
+        assert store.WebhookEndpoint.get().blocked_until is not None
+    time.sleep(0.6)  # three retry periods, all inside the back-off
+    assert deliveries()[0].attempts == 1
+    deadline = time.monotonic() + 10
+    while deliveries()[0].attempts < 2:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
