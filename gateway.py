@@ -13,6 +13,7 @@ import time
 import requests
 from flask import Flask
 from flask import Response
+from flask import current_app
 from flask import g
 from flask import jsonify
 from flask import request
@@ -236,7 +237,6 @@ def settings():
 
 
 def app_state():
-    from flask import current_app
     return current_app.extensions["gateway"]
 
 

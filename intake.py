@@ -36,6 +36,7 @@ from store import db
 from store import find_instance
 from store import open_window
 from webhooks import emit_event
+from webhooks import log_id_for
 
 log = logging.getLogger(__name__)
 
@@ -149,7 +150,7 @@ def process_envelope(instance, envelope):
             continue
         payload = dict(event.payload)
         if event.message_id and event.event in RECEIPT_EVENTS:
-            log_id = sending_log_id(instance, event.message_id)
+            log_id = log_id_for(instance.id, event.message_id)
             if log_id:
                 payload["log_id"] = log_id
         emitted += emit_event(instance.customer_id, instance, event.event,
@@ -192,11 +193,6 @@ def advance_status(instance, event):
                .returning(MessageStatus.id)
                .execute())
     return bool(list(changed))
-
-
-def sending_log_id(instance, message_id):
-    from webhooks import log_id_for
-    return log_id_for(instance.id, message_id)
 
 
 def handle_inbound(instance, event):

@@ -261,7 +261,7 @@ def map_call(ctx: _Context, item: dict) -> list[CustomerEvent]:
         return []
     call_id = _text(item.get("id"))
     raw_from = _text(item.get("from")) or _text(item.get("chatId"))
-    phone = to_e164(raw_from)
+    phone = jid_to_e164(raw_from)
     body = {"call_status": status}
     if phone or raw_from:
         body["from"] = phone or raw_from
@@ -335,13 +335,13 @@ def classify_message_type(message: dict) -> str:
 def find_phone(source: dict, *fields: str) -> str | None:
     """Return the E.164 number from the first field holding a phone JID."""
     for name in fields:
-        phone = to_e164(_text(source.get(name)))
+        phone = jid_to_e164(_text(source.get(name)))
         if phone:
             return phone
     return None
 
 
-def to_e164(jid: str | None) -> str | None:
+def jid_to_e164(jid: str | None) -> str | None:
     """Turn ``5511...[:device]@s.whatsapp.net`` into ``+5511...``.
 
     LIDs, groups and anything that is not a plausible number give None.
