@@ -14,7 +14,6 @@ import requests
 from flask import Flask
 from flask import Response
 from flask import current_app
-from flask import g
 from flask import jsonify
 from flask import request
 from peewee import IntegrityError
@@ -262,7 +261,6 @@ def authenticate():
     if row.last_used_at is None or (
             now - row.last_used_at).total_seconds() > LAST_USED_PRECISION:
         ApiKey.update(last_used_at=now).where(ApiKey.id == row.id).execute()
-    g.api_key_id = row.id
     return store.first(Customer, SQL_CUSTOMER, row.customer_id)
 
 
