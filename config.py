@@ -177,6 +177,9 @@ SETTINGS = (
     Setting("WEBHOOK_ALLOW_PRIVATE", _parse_bool, "false",
             "Let customer webhooks reach loopback and private addresses "
             "(local development and tests only)."),
+    Setting("PUBLIC_URL", _parse_http_url, "",
+            "The gateway's public base URL (https://...), used where it "
+            "prints URLs to paste elsewhere (3CX's Provider URL)."),
     Setting("TRUSTED_PROXIES", _parse_csv, "127.0.0.1,::1",
             "Proxies whose X-Forwarded-For is believed (nginx in front)."),
     Setting("LOG_LEVEL", _parse_level, "INFO", "Log level."),

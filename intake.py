@@ -26,6 +26,7 @@ from peewee import IntegrityError
 from peewee import OperationalError
 
 import normalizer
+import threecx_chat
 from errors import ApiError
 from store import InboundEvent
 from store import Instance
@@ -163,6 +164,9 @@ def process_envelope(instance, envelope):
             count, opted = handle_inbound(instance, event)
             emitted += count
             opted_out = opted_out or opted
+        # After opt-out handling: 3CX chat forwarding and receipts.
+        emitted += threecx_chat.on_intake_event(instance, event,
+                                                envelope.get("sender"))
     return ("processed" if new else "duplicate"), emitted, opted_out
 
 
