@@ -16,6 +16,7 @@ import cli_threecx
 import sending
 import migrate
 import store
+import threecx_chat
 import webhooks
 from config import ConfigError
 from config import describe_settings
@@ -209,11 +210,17 @@ def cmd_suppressions(args, settings):
 
 
 def _endpoint_dict(endpoint):
-    return {"id": endpoint.id, "customer_id": endpoint.customer_id,
+    body = {"id": endpoint.id, "customer_id": endpoint.customer_id,
             "url": endpoint.url,
             "events": endpoint.events.split(",") if endpoint.events else [],
             "enabled": endpoint.enabled,
             "disabled_reason": endpoint.disabled_reason}
+    if endpoint.kind != "customer":
+        # A 3CX webhook (gateway 3cx messaging): its path token is 3CX's
+        # only credential, so it is shown masked.
+        body.update(kind=endpoint.kind,
+                    url=threecx_chat.mask_url(endpoint.url))
+    return body
 
 
 def _events(raw):

@@ -89,6 +89,10 @@ RECEIPTS = {
                                            "sending_failed"),
 }
 _DUMMY_HASH = rules.hash_secret("no messaging key")
+# WhatsApp "messages" that are really actions on other messages: an SMS
+# chat has no place for them.
+NOT_FORWARDED_TYPES = ("reaction", "protocol", "edited", "poll_update",
+                       "keep_in_chat", "pin_in_chat", "message_history_bundle")
 
 
 class ChatError(ValueError):
@@ -389,6 +393,8 @@ def forward_inbound(instance, event, integrations, owner_jid):
             reason = "no_phone_number"
         elif number is None:
             reason = "number_not_configured"
+        elif event.payload.get("message_type") in NOT_FORWARDED_TYPES:
+            reason = "message_type"
         if reason:
             log.info("3cx integration=%s inbound message not forwarded: %s",
                      integration.id, reason)

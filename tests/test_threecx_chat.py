@@ -439,6 +439,39 @@ def test_groups_and_lid_only_contacts_are_not_forwarded(
     assert "not forwarded: no_phone_number" in logged
 
 
+def post_intake(gateway, account, data):
+    """An Evolution messages.upsert of any shape, straight to the intake."""
+    with store.db.connection_context():
+        secret = store.Instance.get_by_id(account.instance_id).webhook_secret
+    response = requests.post(
+        gateway.url + "/webhooks/evolution/" + account.instance_name,
+        json={"event": "messages.upsert", "instance": EVOLUTION_INSTANCE,
+              "data": data, "sender": "966112345678@s.whatsapp.net"},
+        headers={"X-Gateway-Secret": secret}, timeout=5)
+    assert response.status_code == 200
+
+
+def test_media_is_named_and_reactions_are_not_forwarded(
+        serve_app, sandbox, run_cli, pbx):
+    gateway = serve_app()
+    chat = set_up(gateway, sandbox, run_cli, pbx)
+    key = {"remoteJid": "966501234567@s.whatsapp.net", "fromMe": False}
+    post_intake(gateway, chat.account, {
+        "key": dict(key, id="3A01"), "messageTimestamp": int(time.time()),
+        "message": {"reactionMessage": {"text": "👍", "key": {"id": "X"}}}})
+    post_intake(gateway, chat.account, {
+        "key": dict(key, id="3A02"), "messageTimestamp": int(time.time()),
+        "message": {"imageMessage": {"caption": "the broken part",
+                                     "mimetype": "image/jpeg"}}})
+    [message] = pbx.wait_for(1)
+    assert message["payload"]["text"] == (
+        "the broken part\n[WhatsApp image message: open it on the "
+        "WhatsApp phone]")
+    assert message["payload"]["id"] == "3A02"
+    assert [(e["status"], e["reason"]) for e in chat_events(chat.id)] == [
+        ("skipped", "message_type"), ("processed", None)]
+
+
 def test_inbound_off_stops_forwarding(serve_app, sandbox, run_cli, pbx):
     gateway = serve_app()
     chat = set_up(gateway, sandbox, run_cli, pbx, "--inbound", "off")
@@ -602,6 +635,8 @@ def test_messaging_key_is_shown_once_and_stored_hashed(
     assert shown["webhook_url"].startswith("http://127.0.0.1:")
     listed = json.dumps(run_cli("3cx", "list"))
     assert chat.key not in listed
+    [endpoint] = run_cli("webhooks", "list")
+    assert endpoint["kind"] == "3cx" and pbx.token not in endpoint["url"]
     assert chat.key.encode() not in (tmp_path / "gateway.db").read_bytes()
     rotated = run_cli("3cx", "messaging", chat.id, "--rotate-key")
     customer_writes(sandbox, "hi")
