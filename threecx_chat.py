@@ -370,11 +370,12 @@ def on_intake_event(instance, event, owner_jid=None):
 
 def find_chat_integrations(instance_id):
     """Enabled integrations on the instance with a 3CX webhook set."""
-    return list(ThreeCxIntegration.raw(
-        "SELECT i.*, c.modules AS customer_modules "
-        "FROM threecxintegration i JOIN customer c ON c.id = i.customer_id "
-        "WHERE i.instance_id = ? AND i.enabled "
-        "AND i.messaging_endpoint_id IS NOT NULL", instance_id))
+    return list(ThreeCxIntegration.select(ThreeCxIntegration, Customer)
+                .join(Customer)
+                .where((ThreeCxIntegration.instance == instance_id)
+                       & ThreeCxIntegration.enabled
+                       & ThreeCxIntegration.messaging_endpoint_id.is_null(
+                           False)))
 
 
 def forward_inbound(instance, event, integrations, owner_jid):
@@ -384,7 +385,7 @@ def forward_inbound(instance, event, integrations, owner_jid):
             continue
         reason = None
         number = find_number(integration, owner_jid)
-        if "3cx" not in (integration.customer_modules or "").split(","):
+        if not integration.customer.has_module("3cx"):
             reason = "module_not_enabled"
         elif event.event == "group.message_received":
             reason = "group_chat"
