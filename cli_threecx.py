@@ -81,6 +81,8 @@ def add_commands(subparsers):
                    help="let this PBX's webhook be on a private network")
     p.add_argument("--url", help="the gateway's public base URL (default "
                    "GATEWAY_PUBLIC_URL)")
+    p.add_argument("--send-test", metavar="E164",
+                   help="post a test message from this number to 3CX")
     p.set_defaults(func=cmd_3cx_messaging)
 
 
@@ -208,9 +210,15 @@ def cmd_3cx_messaging(args, settings):
             rotate_key=args.rotate_key, inbound=args.inbound,
             status_events=args.status_events, number=args.number,
             private_network=args.private_network)
+        test = args.send_test and threecx_chat.send_test(row,
+                                                         args.send_test)
     except threecx_chat.ChatError as exc:
         raise cli.UsageError(str(exc)) from None
     body = threecx_chat.describe(row, base)
+    if test:
+        body["test_delivery_id"] = test
+        body["notes"].append("The test goes out from the running gateway "
+                             "(gateway deliveries list shows it).")
     if key:
         body["messaging_key"] = key
     if not (args.url or settings.PUBLIC_URL):

@@ -77,6 +77,8 @@ SEND_EVENT = "chat_send"
 INBOUND_EVENT = "chat_inbound"
 PURPOSE = "support"
 SOURCE = "3cx-chat"
+TEST_TEXT = ("Test from WhatsApp Gateway: WhatsApp messages to this number "
+             "arrive here.")
 # A request repeated (by 3CX or a proxy) within this bucket with the same
 # from, to and text is answered from the first one, not sent again.
 DEDUPE_SECONDS = 60
@@ -557,6 +559,34 @@ def configure(integration, settings, webhook_url=None, rotate_key=False,
     log.info("3cx integration=%s messaging settings changed%s",
              integration.id, " (new key)" if key else "")
     return integration, key
+
+
+def send_test(integration, phone):
+    """Queue a ``message.received`` from ``phone`` to 3CX's webhook (the
+    reference's "send test message"); returns the delivery id."""
+    endpoint = find_endpoint(integration)
+    if endpoint is None:
+        raise ChatError("--send-test needs the 3CX webhook: add "
+                        "--webhook-url")
+    if not integration.messaging_number:
+        raise ChatError("--send-test needs the 3CX number: add --number")
+    sender = to_e164(phone)
+    if sender is None:
+        raise ChatError("--send-test %r is not an E.164 number" % phone)
+    now = iso(utcnow())
+    with db.atomic():
+        delivery_id = webhooks.queue_delivery(
+            integration.customer_id, integration.instance_id, endpoint.id,
+            "3cx.message.received", lambda uid: envelope(
+                "message.received", uid, now, {
+                    "record_type": "message", "direction": "inbound",
+                    "id": uid_to_uuid(uid), "type": "SMS",
+                    "from": {"phone_number": sender},
+                    "to": [{"phone_number": integration.messaging_number}],
+                    "text": TEST_TEXT, "received_at": now, "media": []}))
+        threecx.record_event(integration, INBOUND_EVENT, None, sender,
+                             "processed", "test")
+    return delivery_id
 
 
 def find_endpoint(integration):

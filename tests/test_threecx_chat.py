@@ -646,6 +646,20 @@ def test_messaging_key_is_shown_once_and_stored_hashed(
                      "x").status == 200
 
 
+def test_send_test_posts_a_test_message_to_3cx(serve_app, sandbox,
+                                               run_cli, pbx):
+    gateway = serve_app()
+    chat = set_up(gateway, sandbox, run_cli, pbx)
+    shown = run_cli("3cx", "messaging", chat.id, "--send-test", PHONE)
+    [message] = pbx.wait_for(1)
+    assert message["payload"]["text"] == threecx_chat.TEST_TEXT
+    assert message["payload"]["to"] == [{"phone_number": TRUNK}]
+    assert [d.id for d in deliveries(chat.endpoint_id)] == [
+        shown["test_delivery_id"]]
+    assert "--number" in run_cli("3cx", "messaging", chat.id, "--number",
+                                 "", "--send-test", PHONE, expect=2)
+
+
 def test_the_pbx_webhook_gets_no_customer_events(serve_app, sandbox,
                                                  run_cli, pbx, receiver):
     gateway = serve_app()
