@@ -119,7 +119,10 @@ def receive_agent_message(integration_id):
     except ApiError as error:
         record_refusal(integration, phone, error)
         raise
-    return jsonify(send_agent_message(integration, message))
+    body, headers = send_agent_message(integration, message)
+    response = jsonify(body)
+    response.headers.update(headers)  # the send API's RateLimit fields
+    return response
 
 
 def authenticate(integration_id):
@@ -245,12 +248,12 @@ def read_media(value):
 
 
 def send_agent_message(integration, message):
-    """Window, duplicate check, guarded send; the 200 body for 3CX."""
+    """Window, duplicate check, guarded send: the 200 body and headers."""
     phone = message["to"]
     key = dedupe_key(integration.id, message)
     row = threecx.claim_event(integration, SEND_EVENT, key, phone)
     if row is None:
-        return answer_duplicate(integration, key, message)
+        return answer_duplicate(integration, key, message), {}
     try:
         if not integration.outbound_enabled:
             raise ApiError(403, "outbound_disabled",
@@ -280,7 +283,8 @@ def send_agent_message(integration, message):
                 integration.messaging_endpoint_id:
             queue_status(integration, outcome.message_id, message["from"],
                          phone, "message.sent", "sent")
-    return build_send_answer(outcome.message_id, outcome.log_id, message)
+    return (build_send_answer(outcome.message_id, outcome.log_id, message),
+            outcome.headers)
 
 
 def dedupe_key(integration_id, message):

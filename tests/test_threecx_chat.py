@@ -567,6 +567,13 @@ def test_bad_requests_get_the_contract_error(chat, sandbox, body, status,
     assert (event["status"], event["reason"]) == ("error", code)
 
 
+def test_body_over_256_kb_is_413(chat, sandbox):
+    status, answer = post(chat, {"from": TRUNK, "to": PHONE,
+                                 "text": "x" * (256 * 1024)})
+    assert (status, answer["error"]) == (413, "payload_too_large")
+    assert sandbox.state.sent_messages() == []
+
+
 def test_to_as_a_list_and_plain_text_content_type(chat, sandbox):
     status, answer = post(chat, {"from": TRUNK, "to": [PHONE],
                                  "text": "one"}, content_type="text/plain")
