@@ -77,7 +77,9 @@ def add_commands(subparsers):
     p.add_argument("--number", metavar="E164",
                    help="the 3CX trunk's number (default: the WhatsApp "
                    "number of the instance); '' clears it")
-    p.add_argument("--private-network", type=_on_off, metavar="on|off",
+    p.add_argument("--private-network", "--allow-private",
+                   "--allow-private-network", dest="private_network",
+                   type=_on_off, metavar="on|off",
                    help="let this PBX's webhook be on a private network")
     p.add_argument("--url", help="the gateway's public base URL (default "
                    "GATEWAY_PUBLIC_URL)")

@@ -269,8 +269,9 @@ def send_agent_message(integration, message):
             message["text"], PURPOSE, source=SOURCE, module="3cx")
     except ApiError as error:
         threecx.finish_failed(row, error)
-        log.info("3cx integration=%s event=%s id=%s error/not_sent (%s)",
-                 integration.id, SEND_EVENT, row.id, error.code)
+        log.info("3cx integration=%s event=%s id=%s refused: %d %s",
+                 integration.id, SEND_EVENT, row.id, error.status,
+                 error.code)
         raise
     except Exception:
         # Unknown state: the key stays, so a repeat cannot send twice.
@@ -338,8 +339,10 @@ def build_send_answer(message_id, log_id, message):
 
 
 def record_refusal(integration, phone, error):
-    threecx.record_event(integration, SEND_EVENT, None, phone, "error",
-                         "not_sent", error.code)
+    row = threecx.record_event(integration, SEND_EVENT, None, phone,
+                               "error", "not_sent", error.code)
+    log.info("3cx integration=%s event=%s id=%s refused: %d %s",
+             integration.id, SEND_EVENT, row.id, error.status, error.code)
 
 
 # -- WhatsApp -> 3CX: forwarding through the outbox ------------------------
