@@ -222,7 +222,9 @@ def cmd_3cx_messaging(args, settings):
         body["notes"].append("The test goes out from the running gateway "
                              "(gateway deliveries list shows it).")
     if key:
-        body["messaging_key"] = key
+        # Next to the Provider URL: the two values pasted into 3CX.
+        items = list(body.items())
+        body = dict(items[:2] + [("messaging_key", key)] + items[2:])
     if not (args.url or settings.PUBLIC_URL):
         body["notes"].append("Set GATEWAY_PUBLIC_URL (or --url) to print "
                              "the real Provider URL.")
