@@ -16,7 +16,7 @@ import cli_threecx
 import sending
 import migrate
 import store
-import threecx_chat
+import threecx_chat_setup
 import webhooks
 from config import ConfigError
 from config import describe_settings
@@ -219,7 +219,7 @@ def _endpoint_dict(endpoint):
         # A 3CX webhook (gateway 3cx messaging): its path token is 3CX's
         # only credential, so it is shown masked.
         body.update(kind=endpoint.kind,
-                    url=threecx_chat.mask_url(endpoint.url))
+                    url=threecx_chat_setup.mask_url(endpoint.url))
     return body
 
 

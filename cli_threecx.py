@@ -9,7 +9,7 @@ import logging
 import cli
 import content_policy
 import threecx
-import threecx_chat
+import threecx_chat_setup
 import threecx_rules
 
 log = logging.getLogger("gateway")
@@ -207,16 +207,16 @@ def cmd_3cx_messaging(args, settings):
     if not base.startswith(("https://", "http://")):
         raise cli.UsageError("--url must start with https:// or http://")
     try:
-        row, key = threecx_chat.configure(
+        row, key = threecx_chat_setup.configure(
             row, settings, webhook_url=args.webhook_url,
             rotate_key=args.rotate_key, inbound=args.inbound,
             status_events=args.status_events, number=args.number,
             private_network=args.private_network)
-        test = args.send_test and threecx_chat.send_test(row,
+        test = args.send_test and threecx_chat_setup.send_test(row,
                                                          args.send_test)
-    except threecx_chat.ChatError as exc:
+    except threecx_chat_setup.ChatError as exc:
         raise cli.UsageError(str(exc)) from None
-    body = threecx_chat.describe(row, base)
+    body = threecx_chat_setup.describe(row, base)
     if test:
         body["test_delivery_id"] = test
         body["notes"].append("The test goes out from the running gateway "

@@ -26,7 +26,7 @@ from werkzeug.serving import make_server
 import cli
 import store
 import threecx
-import threecx_chat
+import threecx_chat_setup
 from conftest import EVOLUTION_INSTANCE
 from conftest import PHONE
 from conftest import create_account
@@ -659,7 +659,7 @@ def test_send_test_posts_a_test_message_to_3cx(serve_app, sandbox,
     chat = set_up(gateway, sandbox, run_cli, pbx)
     shown = run_cli("3cx", "messaging", chat.id, "--send-test", PHONE)
     [message] = pbx.wait_for(1)
-    assert message["payload"]["text"] == threecx_chat.TEST_TEXT
+    assert message["payload"]["text"] == threecx_chat_setup.TEST_TEXT
     assert message["payload"]["to"] == [{"phone_number": TRUNK}]
     assert [d.id for d in deliveries(chat.endpoint_id)] == [
         shown["test_delivery_id"]]
