@@ -85,7 +85,8 @@ class ApiKey(BaseModel):
 class Instance(BaseModel):
     customer = ForeignKeyField(Customer, backref="instances")
     name = CharField(unique=True)
-    evolution_instance = CharField()
+    # Indexed: the embedded sandbox's webhooks name their instance by it.
+    evolution_instance = CharField(index=True)
     evolution_token = CharField(default="")
     connection_state = CharField(default="unknown")
     paused = BooleanField(default=False)
@@ -120,7 +121,12 @@ class MessageLog(BaseModel):
     completed_at = DateTimeField(null=True)
 
     class Meta:
-        indexes = ((("instance", "id"), False),)
+        # (instance, evolution_message_id) finds the row of a receipt in
+        # one probe: without it SQLite, lacking statistics, takes the
+        # (instance, id) index and walks every row of the instance
+        # (~130 ms at a million rows instead of ~0.02 ms).
+        indexes = ((("instance", "id"), False),
+                   (("instance", "evolution_message_id"), False))
 
 
 class QuotaCounter(BaseModel):
@@ -183,7 +189,7 @@ class WebhookEndpoint(BaseModel):
     disabled_reason = CharField(null=True)
     # Set when the endpoint times out or refuses connections: no delivery
     # is claimed for it until then, so a dead endpoint costs no churn.
-    blocked_until = DateTimeField(null=True)
+    blocked_until = DateTimeField(null=True, index=True)
     created_at = DateTimeField(default=utcnow)
 
     def wants(self, event):
@@ -197,7 +203,7 @@ class Event(BaseModel):
     instance = ForeignKeyField(Instance, null=True)
     name = CharField()
     payload = TextField()
-    created_at = DateTimeField(default=utcnow)
+    created_at = DateTimeField(default=utcnow, index=True)  # for prune
 
 
 class Delivery(BaseModel):
@@ -229,7 +235,7 @@ class InboundEvent(BaseModel):
     body = TextField()
     outcome = CharField()  # processed | duplicate | ignored | error
     events_emitted = IntegerField(default=0)
-    received_at = DateTimeField(default=utcnow)
+    received_at = DateTimeField(default=utcnow, index=True)  # for prune
 
 
 class SeenFact(BaseModel):

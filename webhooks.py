@@ -30,6 +30,7 @@ from urllib3.connection import HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool
 from urllib3.connectionpool import HTTPSConnectionPool
 
+import store
 from store import Delivery
 from store import Event
 from store import MessageLog
@@ -121,12 +122,17 @@ def emit_for_send(row, name, instance):
     emit_event(row.customer_id, instance, name, payload)
 
 
+# Both columns by equality and no ORDER BY: the only index that matches
+# is (instance_id, evolution_message_id), at any size and without
+# ANALYZE (tests/test_query_plans.py holds it to that).
+SQL_LOG_ID = ("SELECT id FROM messagelog WHERE instance_id = ? "
+              "AND evolution_message_id = ? LIMIT 1")
+
+
 def log_id_for(instance_id, message_id):
     """The send log row of a WhatsApp message id, if it was ours."""
-    return (MessageLog.select(MessageLog.id)
-            .where((MessageLog.instance == instance_id)
-                   & (MessageLog.evolution_message_id == message_id))
-            .scalar())
+    row = store.first(MessageLog, SQL_LOG_ID, instance_id, message_id)
+    return row.id if row is not None else None
 
 
 # ---------------------------------------------------------------- SSRF
