@@ -260,6 +260,36 @@ MODELS = [Customer, ApiKey, Instance, MessageLog, QuotaCounter, Suppression,
 WINDOW_HOURS = 24
 
 
+SQL_SEEN = ('INSERT INTO seenfact ("key", created_at) VALUES (?, ?) '
+            'ON CONFLICT ("key") DO NOTHING')
+# Inserts the rank, or raises it; RETURNING yields a row only then.
+SQL_RAISE_STATUS = (
+    "INSERT INTO messagestatus (instance_id, message_id, rank) "
+    "VALUES (?, ?, ?) ON CONFLICT (instance_id, message_id) DO UPDATE "
+    "SET rank = excluded.rank WHERE messagestatus.rank < excluded.rank "
+    "RETURNING id")
+SQL_INBOUND = (
+    "INSERT INTO inboundevent (instance_id, evolution_event, body, "
+    "outcome, events_emitted, received_at) VALUES (?, ?, ?, ?, ?, ?)")
+
+
+def mark_seen(key):
+    """True the first time ``key`` is seen (one fact, one event)."""
+    return execute(SQL_SEEN, key[:250], str(utcnow())).rowcount == 1
+
+
+def raise_status(instance_id, message_id, rank):
+    """Record a message's status rank; False when it would go down."""
+    return execute(SQL_RAISE_STATUS, instance_id, message_id,
+                   rank).fetchone() is not None
+
+
+def record_inbound(instance_id, name, body, outcome, emitted=0):
+    """Keep one Evolution webhook as received, with what became of it."""
+    execute(SQL_INBOUND, instance_id, name, body, outcome, emitted,
+            str(utcnow()))
+
+
 def open_window(customer_id, phone, at=None):
     """Record an inbound message from ``phone``: (re)open its window."""
     at = at or utcnow()
@@ -330,6 +360,14 @@ def init_db(url, extra_models=()):
     with db.connection_context():
         db.create_tables(MODELS + list(extra_models), safe=True)
     return path
+
+
+def execute(sql, *params):
+    """Run hand-written ``sql`` (``?`` placeholders); return the cursor.
+
+    For the hot paths, like ``first``: rows come back as tuples.
+    """
+    return db.execute_sql(sql, params)
 
 
 def first(model, sql, *params):
