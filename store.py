@@ -396,6 +396,23 @@ def find_instance(ref, customer_id=None):
                  "AND (id = ? OR name = ?) LIMIT 1", customer_id, by_id, ref)
 
 
+# The customer of an API key, and the key's state, in one query.
+SQL_KEY_CUSTOMER = (
+    "SELECT c.*, k.id AS key_id, k.revoked_at IS NOT NULL AS key_revoked, "
+    "(k.last_used_at IS NULL OR k.last_used_at < ?) AS key_stale "
+    "FROM apikey k JOIN customer c ON c.id = k.customer_id "
+    "WHERE k.key_hash = ?")
+
+
+def customer_for_key(key_hash, used_before):
+    """The ``Customer`` of the API key stored as ``key_hash``, or None.
+
+    The row also carries ``key_id``, ``key_revoked`` and ``key_stale``
+    (the key's ``last_used_at`` is unset or older than ``used_before``).
+    """
+    return first(Customer, SQL_KEY_CUSTOMER, str(used_before), key_hash)
+
+
 def hash_api_key(key):
     """Return the stored form of an API key.
 

@@ -19,7 +19,6 @@ import threading
 
 import pytest
 
-import ratelimit
 import store
 import threecx
 import webhooks
@@ -128,7 +127,7 @@ HOT_QUERIES = [
     ("quota counter", "UPDATE quotacounter SET used = used + 1 WHERE "
      "customer_id = ? AND period = ? AND used < ? RETURNING used",
      (1, "d2026-11-24", 10), "quotacounter_customer_id_period"),
-    ("API key", "SELECT * FROM apikey WHERE key_hash = ?", ("x",),
+    ("API key and its customer", store.SQL_KEY_CUSTOMER, ("2026-01-01", "x"),
      "apikey_key_hash"),
     ("seen fact", "SELECT 1 FROM seenfact WHERE key = ?", ("k",),
      "seenfact_key"),
