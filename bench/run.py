@@ -230,10 +230,8 @@ def get_json(url):
 # ----------------------------------------------------------------- data
 
 def open_db(db_path):
-    """Point the store at ``db_path`` and create every table."""
-    import threecx
-    store.init_db("sqlite:///" + db_path,
-                  extra_models=getattr(threecx, "MODELS", []))
+    """Point the store at ``db_path`` and migrate it (every table)."""
+    store.init_db("sqlite:///" + db_path)
 
 
 def create_account(name, modules="api,3cx", instances=()):

@@ -106,6 +106,27 @@ def test_receipt_lookup_finds_old_and_new_rows_fast_on_a_big_log(app):
         assert len(steps) < 5
 
 
+def test_an_upgraded_database_gets_the_receipt_index(tmp_path):
+    """A database from before the index (migrations 0001 only) is
+    upgraded in place: its rows stay, its receipt lookup probes."""
+    from test_migrations import fill_pre_migration_database
+    path = str(tmp_path / "old.db")
+    fill_pre_migration_database(path)
+    connection = sqlite3.connect(path)
+    assert "messagelog_instance_id_id" in plan(
+        connection, webhooks.SQL_LOG_ID, (1, "3EB0ABC"))[0]
+    connection.close()
+    store.init_db("sqlite:///" + path)
+    with store.db.connection_context():
+        assert webhooks.log_id_for(1, "3EB0ABC") == 1
+    connection = sqlite3.connect(path)
+    try:
+        assert_uses(connection, webhooks.SQL_LOG_ID, (1, "3EB0ABC"),
+                    "messagelog_instance_id_evolution_message_id")
+    finally:
+        connection.close()
+
+
 HOT_QUERIES = [
     # (what, SQL, params, index it must use)
     ("status rank upsert target",
