@@ -92,7 +92,8 @@ def _get_instance(ref):
 
 
 def cmd_init_db(args, settings):
-    _print({"database": store.database_path(settings.DATABASE_URL)})
+    _print({"database": store.database_path(settings.DATABASE_URL)
+            or store.redact_url(settings.DATABASE_URL)})
 
 
 def cmd_customers_create(args, settings):

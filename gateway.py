@@ -74,13 +74,18 @@ def create_app(config=None):
     app.config.update(MAX_CONTENT_LENGTH=MAX_BODY_BYTES)
     app.json.sort_keys = False
     db_path = store.init_db(settings.DATABASE_URL,
-                            extra_models=threecx.MODELS)
+                            extra_models=threecx.MODELS,
+                            pool_size=settings.DATABASE_POOL_SIZE)
     sandbox_state = None if settings.EVOLUTION_URL else \
         build_embedded_sandbox()
     evolution = build_evolution_client(settings, sandbox_state)
     storage_uri = settings.RATELIMIT_STORAGE_URI or (
-        "sqlite:///" + os.path.join(os.path.dirname(db_path),
+        "sqlite:///" + os.path.join(os.path.dirname(db_path or "./"),
                                     "ratelimit.db"))
+    if db_path is None and not storage_uri.startswith(("redis", "rediss")):
+        log.warning("PostgreSQL database but throttles are counted per "
+                    "host: set GATEWAY_RATELIMIT_STORAGE_URI=redis://... "
+                    "to share them between hosts")
     limiter = ratelimit.create_limiter(storage_uri)
     rules = content_policy.load_rules(settings.CONTENT_RULES_PATH or None)
     sender = GuardedSender(settings, evolution,

@@ -38,6 +38,7 @@ class GatewayApplication(BaseApplication):
 def seed_demo():
     """Create the demo customer, instance and key once; return the key."""
     with db.atomic("IMMEDIATE"):
+        store.lock("seed-demo")  # hosts starting together seed once
         if Customer.select().exists():
             return None
         customer = Customer.create(
