@@ -13,6 +13,7 @@ the PostgreSQL engine translates the placeholders (``to_pyformat``).
 Where the engines differ, the helpers here (``lock``, ``for_update``)
 have a form for each.
 """
+import contextlib
 import datetime
 import functools
 import hashlib
@@ -421,9 +422,32 @@ def init_db(url, extra_models=(), pool_size=None):
     """
     bind(url, pool_size)
     path = database_path(url)
-    with db.connection_context():
+    with db.connection_context(), schema_lock():
         db.create_tables(MODELS + list(extra_models), safe=True)
     return path
+
+
+# Any fixed 63-bit number, the same on every host.
+SCHEMA_LOCK_KEY = 0x67617465776179  # "gateway"
+
+
+@contextlib.contextmanager
+def schema_lock():
+    """Let one process at a time change the schema.
+
+    Hosts and workers starting together would otherwise race to create
+    the same tables and indexes (PostgreSQL's catalog refuses the second
+    one).  PostgreSQL: a session advisory lock, held on this connection
+    until released.  SQLite: each DDL statement takes the write lock.
+    """
+    if db.obj.engine != "postgres":
+        yield
+        return
+    db.execute_sql("SELECT pg_advisory_lock(%s)", (SCHEMA_LOCK_KEY,))
+    try:
+        yield
+    finally:
+        db.execute_sql("SELECT pg_advisory_unlock(%s)", (SCHEMA_LOCK_KEY,))
 
 
 def first(model, sql, *params):
