@@ -13,7 +13,6 @@ the PostgreSQL engine translates the placeholders (``to_pyformat``).
 Where the engines differ, the helpers here (``lock``, ``for_update``)
 have a form for each.
 """
-import contextlib
 import datetime
 import functools
 import hashlib
@@ -35,18 +34,21 @@ from peewee import TextField
 from playhouse.pool import PooledPostgresqlDatabase
 from playhouse.pool import PooledSqliteDatabase
 
+import migrate
+
 BUSY_TIMEOUT = 10
 
 # Durable enough for a message log (WAL + NORMAL loses at most the last
 # commits on power loss, never corrupts) and much faster than FULL.
 PRAGMAS = {
+    # First: the pool's own "timeout" is its wait for a free connection,
+    # so SQLite's busy wait is set here, before the pragmas below that
+    # may have to wait for another process (switching a new file to WAL).
+    "busy_timeout": BUSY_TIMEOUT * 1000,
     "journal_mode": "wal",
     "synchronous": "normal",
     "foreign_keys": 1,
     "cache_size": -16000,
-    # The pool's own "timeout" is its wait for a free connection, so
-    # SQLite's busy wait is set here.
-    "busy_timeout": BUSY_TIMEOUT * 1000,
 }
 
 # Bound to a SqliteDatabase or a PostgresDatabase by init_db.
@@ -401,53 +403,25 @@ def open_database(url, pool_size=None):
     return database
 
 
-def bind(url, pool_size=None):
-    """Point ``db`` at the database of ``url`` (kept if already there)."""
+def open_db(url, pool_size=None):
+    """Point ``db`` at the database of ``url`` (kept if already there);
+    return the SQLite file's path, or None on PostgreSQL."""
     current = db.obj
-    if current is not None and current.url == url and (
-            pool_size is None or current._max_connections == pool_size):
-        return current
-    if current is not None:
-        # Pooled connections to another database must not be reused.
-        current.close_all()
-    database = open_database(url, pool_size)
-    db.initialize(database)
-    return database
+    if current is None or current.url != url or (
+            pool_size is not None and current._max_connections != pool_size):
+        if current is not None:
+            # Pooled connections to another database must not be reused.
+            current.close_all()
+        db.initialize(open_database(url, pool_size))
+    return database_path(url)
 
 
-def init_db(url, extra_models=(), pool_size=None):
-    """Point ``db`` at the database of ``url`` and create missing tables.
-
-    Returns the SQLite file's path, or None on PostgreSQL.
-    """
-    bind(url, pool_size)
-    path = database_path(url)
-    with db.connection_context(), schema_lock():
-        db.create_tables(MODELS + list(extra_models), safe=True)
+def init_db(url, pool_size=None):
+    """Open the database of ``url`` and bring its schema up to date."""
+    path = open_db(url, pool_size)
+    with db.connection_context():
+        migrate.apply_pending(db)
     return path
-
-
-# Any fixed 63-bit number, the same on every host.
-SCHEMA_LOCK_KEY = 0x67617465776179  # "gateway"
-
-
-@contextlib.contextmanager
-def schema_lock():
-    """Let one process at a time change the schema.
-
-    Hosts and workers starting together would otherwise race to create
-    the same tables and indexes (PostgreSQL's catalog refuses the second
-    one).  PostgreSQL: a session advisory lock, held on this connection
-    until released.  SQLite: each DDL statement takes the write lock.
-    """
-    if db.obj.engine != "postgres":
-        yield
-        return
-    db.execute_sql("SELECT pg_advisory_lock(%s)", (SCHEMA_LOCK_KEY,))
-    try:
-        yield
-    finally:
-        db.execute_sql("SELECT pg_advisory_unlock(%s)", (SCHEMA_LOCK_KEY,))
 
 
 def first(model, sql, *params):

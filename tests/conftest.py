@@ -97,12 +97,11 @@ def _database_url(server_url, name):
 @pytest.fixture(scope="session")
 def postgres_template(postgres_server):
     """A database at today's schema, copied for each test (fast)."""
-    import threecx
     name = "gateway_template_%d" % os.getpid()
     _admin(postgres_server, "DROP DATABASE IF EXISTS %s" % name)
     _admin(postgres_server, "CREATE DATABASE %s" % name)
     url = _database_url(postgres_server, name)
-    store.init_db(url, extra_models=threecx.MODELS)
+    store.init_db(url)
     store.close_pool()
     yield name
     store.close_pool()
