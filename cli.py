@@ -93,8 +93,7 @@ def _get_instance(ref):
 
 
 def cmd_init_db(args, settings):
-    _print({"database": store.database_path(settings.DATABASE_URL)
-            or store.redact_url(settings.DATABASE_URL)})
+    _print({"database": store.describe_database(settings.DATABASE_URL)})
 
 
 def cmd_migrate(args, settings):
@@ -104,18 +103,19 @@ def cmd_migrate(args, settings):
     script can ask before it starts new code.
     """
     store.open_db(settings.DATABASE_URL)
+    where = store.describe_database(settings.DATABASE_URL)
     with db.connection_context():
         if args.check:
             applied, pending, unknown = migrate.status(db)
-            _print({"database": store.database_path(settings.DATABASE_URL),
+            _print({"database": where,
                     "current": not pending, "applied": applied,
                     "pending": pending, "unknown": unknown})
             return 1 if pending else 0
         done = migrate.apply_pending(db)
         applied, _, unknown = migrate.status(db)
-        _print({"database": store.database_path(settings.DATABASE_URL),
-                "applied_now": done, "version": applied[-1] if applied
-                else None, "unknown": unknown})
+        _print({"database": where, "applied_now": done,
+                "version": applied[-1] if applied else None,
+                "unknown": unknown})
 
 
 def cmd_customers_create(args, settings):

@@ -364,6 +364,11 @@ def redact_url(url):
     return parsed._replace(netloc=netloc).geturl()
 
 
+def describe_database(url):
+    """The SQLite file's path, or the PostgreSQL URL without password."""
+    return database_path(url) or redact_url(url)
+
+
 def engine():
     """``"sqlite"`` or ``"postgres"``: the engine ``db`` is bound to."""
     return db.obj.engine

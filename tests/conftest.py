@@ -113,14 +113,28 @@ _DATABASE_NUMBERS = itertools.count(1)
 
 
 @pytest.fixture
-def empty_postgres_url(postgres_server):
-    """A new, empty PostgreSQL database, dropped after the test."""
-    name = "gateway_empty_%d_%d" % (os.getpid(), next(_DATABASE_NUMBERS))
-    _admin(postgres_server, "CREATE DATABASE %s" % name)
-    yield _database_url(postgres_server, name)
+def new_postgres_database(postgres_server):
+    """Make new, empty PostgreSQL databases; each is dropped after the
+    test.  Returns its URL."""
+    names = []
+
+    def make():
+        name = "gateway_empty_%d_%d" % (os.getpid(),
+                                        next(_DATABASE_NUMBERS))
+        _admin(postgres_server, "CREATE DATABASE %s" % name)
+        names.append(name)
+        return _database_url(postgres_server, name)
+    yield make
     store.close_pool()
-    _admin(postgres_server, "DROP DATABASE IF EXISTS %s WITH (FORCE)"
-           % name)
+    for name in names:
+        _admin(postgres_server, "DROP DATABASE IF EXISTS %s WITH (FORCE)"
+               % name)
+
+
+@pytest.fixture
+def empty_postgres_url(new_postgres_database):
+    """A new, empty PostgreSQL database, dropped after the test."""
+    return new_postgres_database()
 
 
 @pytest.fixture
