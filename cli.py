@@ -118,6 +118,21 @@ def cmd_migrate(args, settings):
                 "unknown": unknown})
 
 
+def cmd_copy_database(args, settings):
+    """Copy the SQLite database into an empty PostgreSQL one."""
+    import dbcopy
+    try:
+        counts = dbcopy.copy_database(
+            settings.DATABASE_URL, args.target_url,
+            progress=lambda table, rows: print(
+                "copied %s: %d rows" % (table, rows), file=sys.stderr))
+    except dbcopy.CopyError as exc:
+        raise UsageError("copy-database: %s" % exc)
+    _print({"source": store.describe_database(settings.DATABASE_URL),
+            "target": store.redact_url(args.target_url),
+            "rows": counts, "total": sum(counts.values())})
+
+
 def cmd_customers_create(args, settings):
     customer = Customer.create(
         name=args.name, daily_limit=args.daily_limit,
@@ -532,6 +547,11 @@ def build_parser():
     p.set_defaults(func=cmd_sandbox, no_db=True)
 
     sub.add_parser("init-db").set_defaults(func=cmd_init_db)
+    p = sub.add_parser("copy-database", help="copy the SQLite database "
+                       "into an empty PostgreSQL one (moving to several "
+                       "hosts)")
+    p.add_argument("target_url", help="postgresql://user:password@host/db")
+    p.set_defaults(func=cmd_copy_database, no_db=True)
     p = sub.add_parser("migrate", help="apply pending schema migrations")
     p.add_argument("--check", action="store_true",
                    help="only report; exit 1 when migrations are pending")
