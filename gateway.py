@@ -16,6 +16,7 @@ from flask import Response
 from flask import current_app
 from flask import jsonify
 from flask import request
+from peewee import DataError
 from peewee import IntegrityError
 from werkzeug.exceptions import HTTPException
 
@@ -187,6 +188,16 @@ def register_hooks(app):
         code, message = _HTTP_CODES.get(exc.code, ("http_error",
                                                    exc.description))
         return error_response(ApiError(exc.code, code, message))
+
+    @app.errorhandler(DataError)
+    def _unstorable(exc):
+        # A value no column can take (PostgreSQL: a NUL in text, an
+        # integer out of range): the client's data, not a server fault.
+        log.warning("unstorable value on %s %s", request.method,
+                    request.path)
+        return error_response(ApiError(422, "validation_error",
+                                       "A value in the request cannot be "
+                                       "stored."))
 
     @app.errorhandler(Exception)
     def _unexpected(exc):

@@ -108,7 +108,7 @@ def accept_evolution_event(instance, raw, sender=None):
             outcome, emitted, opted_out = process_envelope(instance,
                                                            envelope)
             InboundEvent.create(instance=instance.id, evolution_event=name,
-                                body=raw.decode("utf-8", "replace"),
+                                body=stored_body(raw),
                                 outcome=outcome, events_emitted=emitted)
     except OperationalError:
         # The database is busy or failing, not the payload: a 503 makes
@@ -122,12 +122,17 @@ def accept_evolution_event(instance, raw, sender=None):
         log.exception("instance=%s: could not process %s event",
                       instance.id, name)
         InboundEvent.create(instance=instance.id, evolution_event=name,
-                            body=raw.decode("utf-8", "replace"),
+                            body=stored_body(raw),
                             outcome="error")
         return "error"
     if opted_out and sender is not None:
         sender.check_breaker(instance)
     return outcome
+
+
+def stored_body(raw):
+    """The raw body as text any database keeps (PostgreSQL has no NUL)."""
+    return raw.decode("utf-8", "replace").replace("\x00", "\ufffd")
 
 
 def process_envelope(instance, envelope):

@@ -26,6 +26,7 @@ from peewee import BooleanField
 from peewee import CharField
 from peewee import DateField
 from peewee import DatabaseProxy
+from peewee import DataError
 from peewee import DateTimeField
 from peewee import ForeignKeyField
 from peewee import IntegerField
@@ -90,7 +91,16 @@ class PostgresDatabase(PooledPostgresqlDatabase):
         return super().begin()
 
     def execute_sql(self, sql, params=None):
-        return super().execute_sql(to_pyformat(sql), params)
+        try:
+            return super().execute_sql(to_pyformat(sql), params)
+        except ValueError as exc:
+            # psycopg2 refuses a NUL in a string before sending anything;
+            # callers handle a DataError, as for any value a column
+            # cannot take.
+            if "NUL" not in str(exc):
+                raise
+            raise DataError("text with a NUL character cannot be "
+                            "stored") from None
 
 
 MODULES = ("api", "3cx")
