@@ -347,7 +347,9 @@ class Dispatcher:
                           & Delivery.endpoint.not_in(full)
                           & Delivery.endpoint.not_in(blocked))
                    .order_by(Delivery.next_attempt_at)
-                   .limit(limit * 8).tuples())
+                   .limit(limit * 8))
+            # Hosts claiming at once each get deliveries no other holds.
+            due = store.for_update(due).tuples()
             ids = []
             for delivery_id, endpoint_id in due:
                 if busy.get(endpoint_id, 0) >= self.per_endpoint:
