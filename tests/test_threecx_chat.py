@@ -9,6 +9,7 @@ and its agents' replies are POSTed to the Provider URL with the Bearer
 messaging key, read the way 3CX reads them (a 2xx with a non-empty body
 is a tick, anything else a red cross).
 """
+import hashlib
 import json
 import logging
 import re
@@ -644,7 +645,16 @@ def test_messaging_key_is_shown_once_and_stored_hashed(
     assert chat.key not in listed
     [endpoint] = run_cli("webhooks", "list")
     assert endpoint["kind"] == "3cx" and pbx.token not in endpoint["url"]
-    assert chat.key.encode() not in (tmp_path / "gateway.db").read_bytes()
+    with store.db.connection_context():
+        row = threecx.ThreeCxIntegration.get_by_id(chat.id)
+        stored = json.dumps(list(threecx.ThreeCxIntegration.select()
+                                 .dicts()), default=str)
+    assert row.messaging_key_hash == hashlib.sha256(
+        chat.key.encode()).hexdigest()
+    assert chat.key not in stored
+    store.db.close()
+    on_disk = b"".join(p.read_bytes() for p in tmp_path.glob("gateway.db*"))
+    assert chat.key.encode() not in on_disk
     rotated = run_cli("3cx", "messaging", chat.id, "--rotate-key")
     customer_writes(sandbox, "hi")
     pbx.wait_for(1)
