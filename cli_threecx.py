@@ -124,8 +124,11 @@ def cmd_3cx_create(args, settings):
 
 
 def cmd_3cx_list(args, settings):
-    cli._print([threecx.integration_to_dict(row) for row in
-            threecx.ThreeCxIntegration.select().order_by(threecx.ThreeCxIntegration.id)])
+    rows = threecx.ThreeCxIntegration.select().order_by(
+        threecx.ThreeCxIntegration.id)
+    cli._print([dict(threecx.integration_to_dict(row),
+                     messaging=threecx_chat_setup.summarize(row))
+                for row in rows])
 
 
 def cmd_3cx_rotate_secret(args, settings):

@@ -159,6 +159,17 @@ def mask_url(url):
     return "%s://%s%s" % (parsed.scheme, parsed.netloc, path)
 
 
+def summarize(integration):
+    """Two-way chat in ``gateway 3cx list``: on or off, and how."""
+    if not integration.messaging_key_hash:
+        return {"enabled": False}
+    return {"enabled": True, "provider_path": PATH % integration.id,
+            "webhook_endpoint_id": integration.messaging_endpoint_id,
+            "number": integration.messaging_number,
+            "inbound": integration.messaging_inbound,
+            "status_events": integration.messaging_status_events}
+
+
 def describe(integration, base_url):
     """What ``gateway 3cx messaging`` prints (never a key or the token)."""
     endpoint = find_endpoint(integration)

@@ -641,8 +641,12 @@ def test_messaging_key_is_shown_once_and_stored_hashed(
     assert "messaging_key" not in shown and chat.key not in json.dumps(shown)
     assert pbx.token not in json.dumps(shown)
     assert shown["webhook_url"].startswith("http://127.0.0.1:")
-    listed = json.dumps(run_cli("3cx", "list"))
-    assert chat.key not in listed
+    [integration] = run_cli("3cx", "list")
+    assert integration["messaging"] == {
+        "enabled": True, "provider_path": "/integrations/3cx/messaging/%d"
+        % chat.id, "webhook_endpoint_id": chat.endpoint_id,
+        "number": TRUNK, "inbound": True, "status_events": False}
+    assert chat.key not in json.dumps(integration)
     [endpoint] = run_cli("webhooks", "list")
     assert endpoint["kind"] == "3cx" and pbx.token not in endpoint["url"]
     with store.db.connection_context():
