@@ -423,6 +423,8 @@ def forward_inbound(instance, event, integrations, owner_jid):
             message_id=(event.message_id or "")[:250] or None)
         log.info("3cx integration=%s event=%s id=%s processed/forwarded",
                  integration.id, INBOUND_EVENT, row.id)
+        if row.id % threecx.PURGE_EVERY == 0:
+            threecx.purge_old(utcnow())  # as threecx.record_event does
         queued += 1
     return queued
 
