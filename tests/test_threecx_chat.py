@@ -759,3 +759,51 @@ def test_logs_carry_no_key_text_or_webhook_token(serve_app, sandbox,
     for secret in (chat.key, pbx.token, "my secret question",
                    "my private answer", "second answer"):
         assert secret not in logged
+
+
+# -- any JSON ---------------------------------------------------------------
+
+def test_the_provider_endpoint_never_500s_on_any_json(app, sandbox):
+    """Hypothesis throws arbitrary JSON (and 3CX-shaped bodies) at the
+    endpoint with a valid key: every answer is a 200 or the contract's
+    error body, never a 500."""
+    import hypothesis
+    from hypothesis import strategies as st
+
+    account = create_account()
+    with store.db.connection_context():
+        row, _ = threecx.create_integration(account.customer_id,
+                                            account.instance_name)
+        row, key = threecx_chat_setup.configure(
+            row, app.extensions["gateway"]["settings"], number=TRUNK)
+        store.open_window(account.customer_id, PHONE)
+    client = app.test_client()
+    scalars = (st.none() | st.booleans() | st.integers() |
+               st.floats(allow_nan=False) | st.text(max_size=20))
+    values = st.recursive(scalars, lambda inner: st.lists(
+        inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner,
+                                             max_size=4), max_leaves=12)
+    numbers = st.sampled_from([PHONE, TRUNK, "966501234567", "+1", "",
+                               "0501234567", "[Number]"]) | values
+    shaped = st.fixed_dictionaries({}, optional={
+        "from": numbers, "to": numbers | st.lists(numbers, max_size=2),
+        "text": st.text(max_size=40) | values,
+        "media_urls": st.lists(st.sampled_from(
+            ["https://x.example/a.jpg", "ftp://x", ""]), max_size=2) | values})
+
+    @hypothesis.settings(max_examples=150, deadline=None,
+                         suppress_health_check=list(hypothesis.HealthCheck))
+    @hypothesis.given(body=st.one_of(shaped, shaped, values))
+    def check(body):
+        response = client.post(
+            "/integrations/3cx/messaging/%d" % row.id, data=json.dumps(body),
+            headers={"Authorization": "Bearer " + key,
+                     "Content-Type": "application/json"})
+        answer = response.get_json()
+        assert response.status_code != 500, answer
+        if response.status_code == 200:
+            assert answer["data"]["id"] == answer["data"]["payload"]["id"]
+        else:
+            assert set(answer) == {"success", "error", "message",
+                                   "details"}, answer
+    check()
