@@ -415,7 +415,7 @@ class Dispatcher:
         row = db.execute_sql(
             "SELECT d.status, d.attempts, e.enabled, e.url, e.secret, "
             "v.name, v.uid, v.payload, e.id, e.blocked_until, "
-            "e.allow_private "
+            "e.allow_private, e.kind "
             "FROM delivery d "
             "JOIN webhookendpoint e ON e.id = d.endpoint_id "
             "JOIN event v ON v.id = d.event_id WHERE d.id = ?",
@@ -462,6 +462,8 @@ class Dispatcher:
             if endpoint.blocked_until is not None:
                 WebhookEndpoint.update(blocked_until=None).where(
                     WebhookEndpoint.id == endpoint.id).execute()
+            if row[11] == "3cx":
+                self._pull_forward(endpoint.id)
         elif status == 410:
             # Gone: the customer removed the endpoint; stop trying.
             WebhookEndpoint.update(enabled=False,
@@ -472,6 +474,16 @@ class Dispatcher:
         else:
             self._retry(delivery, status, error or "HTTP %s" % status,
                         retry_after)
+
+    def _pull_forward(self, endpoint_id):
+        """A PBX answers again: its chat backlog goes now, not each
+        message on its own retry clock (hours, after a long outage)."""
+        now = utcnow()
+        if Delivery.update(next_attempt_at=now).where(
+                (Delivery.endpoint == endpoint_id)
+                & (Delivery.status == "failed")
+                & (Delivery.next_attempt_at > now)).execute():
+            _wakeup.set()
 
     def _back_off(self, endpoint):
         WebhookEndpoint.update(blocked_until=utcnow() + self.backoff).where(

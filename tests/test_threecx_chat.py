@@ -397,6 +397,23 @@ def test_3cx_down_for_a_while_loses_nothing(serve_app, sandbox, run_cli,
         "delivered"] * 3
 
 
+def test_the_backlog_goes_as_soon_as_3cx_answers_again(
+        serve_app, sandbox, run_cli, pbx):
+    gateway = serve_app(WEBHOOK_RETRY_SCHEDULE="0.1,60,60")
+    chat = set_up(gateway, sandbox, run_cli, pbx)
+    pbx.down = 503
+    customer_writes(sandbox, "first")
+    customer_writes(sandbox, "second")
+    wait_until(lambda: [d.attempts for d in deliveries(chat.endpoint_id)]
+               == [2, 2])  # now a minute from their next attempt
+    pbx.down = None
+    customer_writes(sandbox, "third")
+    started = time.monotonic()
+    texts = [m["payload"]["text"] for m in pbx.wait_for(3, timeout=10)]
+    assert time.monotonic() - started < 10
+    assert texts[0] == "third" and sorted(texts[1:]) == ["first", "second"]
+
+
 def test_dead_lettered_forwards_are_replayed(serve_app, sandbox, run_cli,
                                              pbx):
     gateway = serve_app(WEBHOOK_RETRY_SCHEDULE="0.1,0.1")
