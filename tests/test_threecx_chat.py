@@ -404,8 +404,9 @@ def test_the_backlog_goes_as_soon_as_3cx_answers_again(
     pbx.down = 503
     customer_writes(sandbox, "first")
     customer_writes(sandbox, "second")
-    wait_until(lambda: [d.attempts for d in deliveries(chat.endpoint_id)]
-               == [2, 2])  # now a minute from their next attempt
+    # Both failed twice and are now a minute from their next attempt.
+    wait_until(lambda: [(d.status, d.attempts) for d in deliveries(
+        chat.endpoint_id)] == [("failed", 2), ("failed", 2)])
     pbx.down = None
     customer_writes(sandbox, "third")
     started = time.monotonic()
