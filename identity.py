@@ -23,8 +23,7 @@ import re
 
 _JUNK = re.compile(r"[\s().\-\u200e\u200f\u202a-\u202e]")
 _LID = re.compile(r"([0-9]{6,20})(?::[0-9]+)?@lid")
-_PHONE_JID = re.compile(r"\+?([0-9]{7,15})(?::[0-9]+)?(?:@(?:s\.whatsapp\.net"
-                        r"|c\.us))?")
+_DIGITS = re.compile(r"\+?([0-9]{7,15})")
 
 
 def canonical_digits(digits):
@@ -46,10 +45,13 @@ def canonical_phone(value):
     """
     if not isinstance(value, str):
         return None
-    text = _JUNK.sub("", value.strip())
+    user, at, server = value.strip().partition("@")
+    if at and server not in ("s.whatsapp.net", "c.us"):
+        return None
+    text = _JUNK.sub("", user.split(":")[0])  # no device suffix
     if text.startswith("00"):
         text = text[2:]
-    match = _PHONE_JID.fullmatch(text)
+    match = _DIGITS.fullmatch(text)
     if match is None:
         return None
     return "+" + canonical_digits(match.group(1))

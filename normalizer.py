@@ -409,14 +409,15 @@ def jid_to_e164(jid: str | None) -> str | None:
     digits = user.split(":")[0].strip().lstrip("+")
     if not (digits.isascii() and digits.isdigit() and 7 <= len(digits) <= 15):
         return None
+    digits = identity.canonical_digits(digits)
     try:
         number = phonenumbers.parse("+" + digits)
     except phonenumbers.NumberParseException:
         return None
     if not phonenumbers.is_possible_number(number):
         return None
-    return identity.canonical_phone(phonenumbers.format_number(
-        number, phonenumbers.PhoneNumberFormat.E164))
+    return phonenumbers.format_number(number,
+                                      phonenumbers.PhoneNumberFormat.E164)
 
 
 def parse_epoch(value: Any) -> dt.datetime | None:

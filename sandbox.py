@@ -674,9 +674,11 @@ def create_sandbox_app(state=None, config=None):
             # Sandbox: capped so a test cannot stall for minutes.
             pause(min(delay / 1000.0, state.config["max_delay_s"]))
         message = build_sent_message(record, jid, text, v1)
+        options = body.get("options", {}) if v1 else body
         state.record_sent({"instance": name, "number": number, "jid": jid,
                            "text": text, "id": message["key"]["id"],
                            "delay": delay, "status": "PENDING",
+                           "link_preview": options.get("linkPreview"),
                            "timestamp": int(time.time())})
         sandbox_webhooks.emit_send_events(state, record, message, v1)
         if v1:

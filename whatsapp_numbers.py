@@ -127,6 +127,11 @@ class NumberService:
             token = created["token"] or evolution_token or ""
             state = created["status"] if created["status"] in STATES \
                 else "close"
+            if self.embedded:
+                # The built-in sandbox has no phone to scan with: its
+                # numbers are connected from the start.
+                self._scan(evolution_name)
+                state = "open"
         try:
             row = Instance.create(
                 customer=customer, name=name,
@@ -294,18 +299,32 @@ class NumberService:
         return describe(self.get(row.id))
 
     def simulate_scan(self, instance_ref, phone=None):
-        """Sandbox only: play the phone scanning the QR code."""
+        """Sandbox only: play the phone scanning the QR code (connect
+        first); returns the new state."""
         row = self.get(instance_ref)
-        response = self.evolution.session.post(
-            self.evolution.base_url + "/_sandbox/scan/"
-            + quote(row.evolution_instance, safe=""),
-            json={"phone": phone} if phone else {},
-            headers={"apikey": self.evolution.api_key},
-            timeout=self.evolution.timeout)
-        if response.status_code != 201:
-            raise NumberError("the sandbox could not scan %r (HTTP %d)"
-                              % (row.name, response.status_code))
+        self._scan(row.evolution_instance, phone)
         return self.refresh_state(row.id)
+
+    def _scan(self, evolution_name, phone=None):
+        base = self.evolution.base_url + "/"
+        quoted = quote(evolution_name, safe="")
+        try:
+            session = self.evolution.session
+            headers = {"apikey": self.evolution.api_key}
+            if self._ask_state(evolution_name, "") == "close":
+                session.get(base + "instance/connect/" + quoted,
+                            headers=headers, timeout=self.evolution.timeout)
+            response = session.post(
+                base + "_sandbox/scan/" + quoted,
+                json={"phone": phone} if phone else {}, headers=headers,
+                timeout=self.evolution.timeout)
+        except Exception as exc:
+            raise NumberError("the sandbox could not scan %r: %s"
+                              % (evolution_name, exc))
+        if response.status_code != 201:
+            raise NumberError("the sandbox could not scan %r (HTTP %d: is "
+                              "this Evolution the sandbox?)"
+                              % (evolution_name, response.status_code))
 
     # -- helpers
 
