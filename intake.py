@@ -74,6 +74,9 @@ GONE_STATES = {"instance.logged_out": "close",
 @bp.post("/webhooks/evolution/<ref>", merge_slashes=False)
 @bp.post("/webhooks/evolution/<ref>/", merge_slashes=False)
 @bp.post("/webhooks/evolution/<ref>/<path:suffix>", merge_slashes=False)
+# byEvents appends "/<event>" to the stored URL verbatim: a stored
+# trailing slash gives "//messages-upsert".
+@bp.post("/webhooks/evolution/<ref>//<path:suffix>", merge_slashes=False)
 def receive_evolution_webhook(ref, suffix=None):
     """Take one Evolution webhook for instance ``ref`` (id or name)."""
     request.max_content_length = MAX_INTAKE_BYTES
