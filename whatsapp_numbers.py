@@ -248,8 +248,9 @@ class NumberService:
     def delete_number(self, instance_ref):
         """Delete the instance in Evolution (logging it out) and here.
 
-        The gateway's row goes too, unless messages or events refer to it:
-        then it stays, marked ``deleted``, to keep that history readable.
+        The gateway's row goes too, unless sends, events or a 3CX
+        integration refer to it: then it stays, marked ``deleted``, to
+        keep that history readable.
         """
         row = self.get(instance_ref)
         try:
@@ -261,6 +262,12 @@ class NumberService:
                                   % (row.name, exc.detail or exc.reason))
         try:
             with db.atomic():
+                # Raw intake logs and status ranks are no history of
+                # the customer's: they let go; sends and events keep it.
+                store.InboundEvent.update(instance=None).where(
+                    store.InboundEvent.instance == row.id).execute()
+                store.MessageStatus.delete().where(
+                    store.MessageStatus.instance == row.id).execute()
                 row.delete_instance()
             removed = True
         except IntegrityError:
