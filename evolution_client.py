@@ -362,8 +362,8 @@ def describe_error(payload, response):
         elif item is not None:
             parts.append(str(item))
     text = "; ".join(parts) or (response.reason or "no message")
-    return "Evolution answered HTTP %d: %s" % (response.status_code,
-                                              text[:300])
+    return "Evolution answered HTTP %d: %s" % (
+        response.status_code, text[:300])
 
 
 def _json_or_none(response):

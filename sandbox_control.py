@@ -11,10 +11,11 @@ import time
 from flask import request
 
 from sandbox import EvolutionError
-from sandbox import create_jid
-from sandbox import digits_of
-from sandbox import make_json
-from sandbox import now_iso
+from sandbox_shapes import create_jid
+from sandbox_shapes import digits_of
+from sandbox_shapes import make_json
+from sandbox_shapes import now_iso
+
 
 def register_control_routes(app, state, require_global):
     """`/_sandbox/*`: knobs and event injection (global key required).
@@ -205,4 +206,3 @@ def apply_connection_change(state, record, spec):
     state.update_instance(name, state="close" if new == "refused" else new)
     state.emit(name, "connection.update", data)
     return data
-

@@ -664,8 +664,8 @@ def test_logout_restart_delete(server, http, state, receiver):
     assert events_of(records, "instance.delete")[0]["instanceName"] == NAME
 
 
-def test_delete_of_connected_instance_logs_out_first(server, http, state,
-                                                      receiver):
+def test_delete_of_connected_instance_logs_out_first(
+        server, http, state, receiver):
     url, records = receiver
     set_hook(http, server, url)
     http.delete(f"{server}/instance/delete/{NAME}",
