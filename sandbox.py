@@ -273,7 +273,9 @@ class SandboxState:
         return data
 
     def close_session(self, name, reason=401):
-        """Closed for good (logged out 401, forbidden 403, ...)."""
+        """Closed for good (logged out 401, forbidden 403, ...): as
+        ``connectionUpdate`` does, `status.instance`, `logout.instance`
+        (the monitor's), then `connection.update` ``close``."""
         stamp = now_iso()
         disconnection = {"statusCode": reason}
         with self.lock:
@@ -286,6 +288,7 @@ class SandboxState:
             "instance": name, "status": "closed", "disconnectionAt": stamp,
             "disconnectionReasonCode": reason,
             "disconnectionObject": json.dumps(disconnection)})
+        self.emit(name, "logout.instance", None)
         data = {"instance": name, "state": "close", "statusReason": reason}
         self.emit(name, "connection.update", data)
         return data
@@ -601,12 +604,13 @@ def create_sandbox_app(state=None, config=None):
             raise EvolutionError(
                 403, [f'This name "{name}" is already in use.'])
         hook = body.get("webhook")
+        if isinstance(hook, dict) and not isinstance(hook.get("events"),
+                                                     list):
+            # 2.3.6's webhook controller reads webhook.events.length, and
+            # create turns any error into a 400 with its message.
+            raise EvolutionError(400, [
+                "Cannot read properties of undefined (reading 'length')"])
         if isinstance(hook, dict) and hook.get("url"):
-            if not isinstance(hook.get("events"), list):
-                # 2.3.6's event manager reads webhook.events.length.
-                raise EvolutionError(400, [
-                    "Cannot read properties of undefined (reading "
-                    "'length')"])
             hook = {"url": hook["url"], "headers": hook.get("headers"),
                     "events": hook["events"],
                     "by_events": bool(hook.get("byEvents", False)),
@@ -641,8 +645,9 @@ def create_sandbox_app(state=None, config=None):
     def restart_instance(name):
         record = require_instance(name)
         if record["state"] == "close":
-            raise EvolutionError(
-                400, [f'The "{name}" instance is not connected'])
+            # restartInstance catches its own BadRequestException (a
+            # plain object) and answers 200 with its toString().
+            return make_json({"error": True, "message": "[object Object]"})
         if record["state"] == "open":
             # The socket is dropped and reopened: a transient close is
             # not reported, only connecting then open (5.5).
@@ -661,7 +666,6 @@ def create_sandbox_app(state=None, config=None):
             raise EvolutionError(
                 400, [f'The "{name}" instance is not connected'])
         state.close_session(name, 401)
-        state.emit(name, "logout.instance", None)
         return make_json({"status": "SUCCESS", "error": False,
                           "response": {"message": "Instance logged out"}})
 
@@ -670,7 +674,6 @@ def create_sandbox_app(state=None, config=None):
         record = require_instance(name)
         if record["state"] != "close":
             state.close_session(name, 401)  # logs out first
-            state.emit(name, "logout.instance", None)
         state.emit(name, "instance.delete", {"instanceName": name,
                                              "instanceId": record["id"]})
         state.emit(name, "remove.instance", None)

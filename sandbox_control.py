@@ -198,10 +198,7 @@ def apply_connection_change(state, record, spec):
         if new == "open" and wuid:
             state.update_instance(name, owner_jid=wuid)
     if new == "close":
-        state.emit(name, "status.instance", {
-            "instance": name, "status": "closed",
-            "disconnectionAt": now_iso(), "disconnectionReasonCode": reason,
-            "disconnectionObject": json.dumps({"statusCode": reason})})
+        return state.close_session(name, reason)
     # `refused` only exists in the webhook; memory goes back to close.
     state.update_instance(name, state="close" if new == "refused" else new)
     state.emit(name, "connection.update", data)

@@ -268,10 +268,11 @@ def describe_created(record, state, v1, qrcode=None):
                      # v1 answered "created"; 2.x the connection state.
                      "status": "created" if v1 else record["state"]},
         "hash": {"apikey": record["token"]} if v1 else record["token"],
-        "webhook": {"webhookUrl": hook.get("url"),
-                    "webhookHeaders": hook.get("headers"),
-                    "webhookByEvents": hook.get("by_events", False),
-                    "webhookBase64": hook.get("base64", False)},
+        # undefined fields vanish from Express's JSON: no webhook, {}.
+        "webhook": {} if not hook else {
+            "webhookUrl": hook["url"], "webhookHeaders": hook["headers"],
+            "webhookByEvents": hook["by_events"],
+            "webhookBase64": hook["base64"]},
         "websocket": {}, "rabbitmq": {}, "nats": {}, "sqs": {},
         "settings": {"rejectCall": False, "msgCall": "",
                      "groupsIgnore": False, "alwaysOnline": False,

@@ -241,6 +241,11 @@ class NumberService:
     def restart_number(self, instance_ref):
         """Reopen the WhatsApp socket of a connected instance."""
         row = self.get(instance_ref)
+        if self._ask_state(row.evolution_instance,
+                           row.evolution_token) == "close":
+            self._store_state(row, "close")
+            raise NumberError("%r is not connected: connect it instead "
+                              "(instances connect)" % row.name)
         self._call(self.evolution.restart, row.evolution_instance,
                    row.evolution_token, row=row, what="restart %r" % row.name)
         return {"name": row.name, "state": self.refresh_state(row.id)}

@@ -13,17 +13,10 @@ import store
 from conftest import create_account
 from conftest import create_endpoint
 from conftest import send_body
+from test_webhooks import envelope
 
 INTAKE = "/webhooks/evolution/support-line"
 LID = "214567890123456@lid"
-
-
-def envelope(event, data):
-    return {"event": event, "instance": "evo-support", "data": data,
-            "destination": "http://gateway/webhooks/evolution/support-line",
-            "date_time": "2026-11-24T10:00:00.000Z",
-            "sender": "966500000000@s.whatsapp.net",
-            "server_url": "http://evolution", "apikey": None}
 
 
 def upsert(text, key, msg_id, timestamp=None):
