@@ -592,17 +592,18 @@ def create_sandbox_app(state=None, config=None):
 
     @app.post("/instance/create")
     def create_instance():
-        require_global_key()
         body = read_json() if isinstance(read_json(), dict) else {}
         name = body.get("instanceName")
+        # instanceLoggedGuard runs before the API key is checked.
+        if isinstance(name, str) and state.get_instance(name) is not None:
+            raise EvolutionError(
+                403, [f'This name "{name}" is already in use.'])
+        require_global_key()
         if not name or not isinstance(name, str):
             raise EvolutionError(
                 400, [['instance requires property "instanceName"']])
         if not is_v1() and body.get("integration") != "WHATSAPP-BAILEYS":
             raise EvolutionError(400, ["Invalid integration"])
-        if state.get_instance(name) is not None:
-            raise EvolutionError(
-                403, [f'This name "{name}" is already in use.'])
         hook = body.get("webhook")
         if isinstance(hook, dict) and not isinstance(hook.get("events"),
                                                      list):

@@ -4,7 +4,6 @@ These have no Evolution equivalent; they stand in for the phone, the
 contacts and the network (a QR scanned, a message received, a call, a
 socket that drops).  Every one needs the global API key.
 """
-import json
 import secrets
 import time
 

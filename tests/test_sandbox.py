@@ -523,6 +523,20 @@ def test_create_is_close_without_qrcode(server, http, state):
                 key=body["hash"], name="new-01").status_code == 500
 
 
+def test_create_name_check_comes_before_the_key(server, http):
+    taken = http.post(server + "/instance/create",
+                      json={"instanceName": NAME,
+                            "integration": "WHATSAPP-BAILEYS"},
+                      headers={"apikey": "wrong"})
+    assert taken.status_code == 403
+    assert taken.json()["response"]["message"] == [
+        f'This name "{NAME}" is already in use.']
+    assert http.post(server + "/instance/create",
+                     json={"instanceName": "free-01",
+                           "integration": "WHATSAPP-BAILEYS"},
+                     headers={"apikey": TOKEN}).status_code == 401
+
+
 def test_create_with_qrcode_starts_connecting(server, http):
     body = create(http, server, qrcode=True).json()
     assert body["instance"]["status"] == "connecting"
