@@ -31,10 +31,8 @@ called from the background webhook thread, never from the request.
 """
 
 import collections
-import datetime
 import json
 import logging
-import re
 import secrets
 import threading
 import time
