@@ -229,8 +229,7 @@ def cmd_evolution_webhook(args, settings):
     if not base:
         raise UsageError("--base-url or GATEWAY_PUBLIC_URL is needed")
     service = whatsapp_numbers.NumberService(settings, None)
-    hook = service.webhook_settings(row)
-    hook["url"] = "%s/webhooks/evolution/%s" % (base, row.name)
+    hook = service.webhook_settings(row, base)
     _print({
         "evolution_url": "%s/webhook/set/%s" % (
             settings.EVOLUTION_URL or "<GATEWAY_EVOLUTION_URL>",

@@ -77,9 +77,9 @@ class NumberService:
 
     # -- create / attach
 
-    def webhook_url(self, name):
+    def webhook_url(self, name, base=None):
         """Where Evolution must post this instance's events."""
-        base = self.settings.PUBLIC_URL or (
+        base = base or self.settings.PUBLIC_URL or (
             SANDBOX_URL if self.embedded else "")
         if not base:
             raise NumberError(
@@ -88,8 +88,9 @@ class NumberService:
                 "GATEWAY_PUBLIC_URL=https://gateway.example.com)")
         return "%s/webhooks/evolution/%s" % (base, quote(name, safe=""))
 
-    def webhook_settings(self, row):
-        return {"url": self.webhook_url(row.name),
+    def webhook_settings(self, row, base=None):
+        """The per-instance webhook the gateway wants (section 5.1)."""
+        return {"url": self.webhook_url(row.name, base),
                 "headers": {SECRET_HEADER: row.webhook_secret},
                 "events": list(WEBHOOK_EVENTS), "byEvents": False,
                 "base64": False}
