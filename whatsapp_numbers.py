@@ -32,12 +32,14 @@ events, and by sends that fail with ``instance_unavailable``; it never
 says ``open`` for an instance Evolution does not have.
 """
 import logging
+import re
 import secrets
 import threading
 from urllib.parse import quote
 
 from peewee import IntegrityError
 
+import identity
 import store
 from evolution_client import INSTANCE_UNAVAILABLE
 from evolution_client import EvolutionError
@@ -174,12 +176,14 @@ class NumberService:
         row = self.get(instance_ref)
         digits = None
         if pairing_phone:
-            import identity
-            phone = identity.canonical_phone(str(pairing_phone))
-            if phone is None:
+            if identity.canonical_phone(str(pairing_phone)) is None:
                 raise NumberError("%r is not an international phone number"
                                   % pairing_phone)
-            digits = phone.lstrip("+")
+            # As the phone's own account has it (an old Brazilian account
+            # may lack its ninth digit): not the canonical form.
+            digits = re.sub(r"\D", "", str(pairing_phone))
+            if digits.startswith("00"):
+                digits = digits[2:]
         answer = self._call(self.evolution.connect, row.evolution_instance,
                             row.evolution_token, digits, row=row,
                             what="connect %r" % row.name)
