@@ -12,7 +12,6 @@ import sys
 import time
 
 import gateway
-import sending
 import store
 import whatsapp_numbers
 from store import Instance
@@ -211,15 +210,12 @@ def show_code(result):
 
 def cmd_pause(args, settings):
     row = _get_instance(args.instance)
-    sending.pause_instance(row.id, args.reason, by="operator")
-    _print({"id": row.id, "name": row.name, "paused": True,
-            "reason": args.reason})
+    _print(whatsapp_numbers.pause_number(row.id, args.reason))
 
 
 def cmd_resume(args, settings):
     row = _get_instance(args.instance)
-    sending.resume_instance(row.id)
-    _print({"id": row.id, "name": row.name, "paused": False})
+    _print(whatsapp_numbers.resume_number(row.id))
 
 
 def cmd_evolution_webhook(args, settings):

@@ -14,6 +14,7 @@ inside the app (a console view) can call them directly::
     numbers.create_number(customer_id, "support-line")
     numbers.connect_number("support-line")        # QR or pairing code
     numbers.refresh_state("support-line")         # asks Evolution live
+    numbers.pause_number("support-line", "complaints")  # no Evolution
 
 Outside an app (the CLI, scripts) build the service yourself:
 ``NumberService(settings, gateway.build_evolution_client(settings))``.
@@ -40,6 +41,7 @@ from urllib.parse import quote
 from peewee import IntegrityError
 
 import identity
+import sending
 import store
 from evolution_client import INSTANCE_UNAVAILABLE
 from evolution_client import EvolutionError
@@ -418,6 +420,29 @@ def describe(row, **extra):
     body = store.instance_to_dict(row)
     body.update(extra)
     return body
+
+
+def pause_number(instance_ref, reason, by="operator"):
+    """Pause sending for review (logged as a WARNING, ``instance.paused``
+    emitted); an instance already paused keeps its first reason."""
+    row = store.find_instance(instance_ref)
+    if row is None:
+        raise NumberError("no instance %r" % str(instance_ref))
+    if not str(reason or "").strip():
+        raise NumberError("a pause needs a reason")
+    sending.pause_instance(row.id, str(reason).strip(), by=by)
+    row = store.find_instance(row.id)
+    return {"id": row.id, "name": row.name, "paused": True,
+            "reason": row.paused_reason}
+
+
+def resume_number(instance_ref, by="operator"):
+    """Lift a pause (``instance.resumed`` emitted if it was paused)."""
+    row = store.find_instance(instance_ref)
+    if row is None:
+        raise NumberError("no instance %r" % str(instance_ref))
+    sending.resume_instance(row.id, by=by)
+    return {"id": row.id, "name": row.name, "paused": False}
 
 
 # -- the app's service, for code running inside the gateway app
