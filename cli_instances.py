@@ -41,7 +41,11 @@ def add_instances_commands(sub, parser_class, positive_int, url_type):
                    "global key when omitted)")
     p.set_defaults(func=cmd_create)
 
-    instances.add_parser("list").set_defaults(func=cmd_list)
+    p = instances.add_parser("list", help="every instance, its state "
+                             "asked from Evolution")
+    p.add_argument("--cached", action="store_true",
+                   help="show the stored states without asking Evolution")
+    p.set_defaults(func=cmd_list)
 
     p = instances.add_parser(
         "connect", help="show the QR code (or a pairing code) and wait "
@@ -132,6 +136,9 @@ def cmd_create(args, settings):
 
 
 def cmd_list(args, settings):
+    if not args.cached and settings.EVOLUTION_URL:
+        # What Evolution says now, not what it said last time.
+        build_service(settings).refresh_all()
     _print([store.instance_to_dict(i)
             for i in Instance.select().order_by(Instance.id)])
 
