@@ -116,7 +116,7 @@ def test_lid_learned_from_a_receipt_of_our_send(client, hooked, receiver):
 
 
 def test_lid_learned_from_a_send_text_answer(client, hooked, sandbox,
-                                            receiver):
+                                             receiver):
     # 2.3.6 answers a send to a LID-addressed contact with its LID.
     sandbox.state.set_lid("5511987654321", LID)
     response = send(client, hooked, "+5511987654321")
