@@ -31,10 +31,8 @@ called from the background webhook thread, never from the request.
 """
 
 import collections
-import datetime
 import json
 import logging
-import re
 import secrets
 import threading
 import time
@@ -157,6 +155,17 @@ class SandboxState:
             self.closed_instances = set()
             self.fail_next = None
             self.sent = collections.OrderedDict()
+            self.lids = {}  # phone JID -> LID JID of LID-addressed contacts
+
+    def set_lid(self, phone, lid):
+        """Make `phone` a LID-addressed contact: sends to it answer (and
+        are receipted) with `lid` as remoteJid, as 2.3.6 does."""
+        with self.lock:
+            self.lids[create_jid(str(phone))] = lid
+
+    def lid_for(self, jid):
+        with self.lock:
+            return self.lids.get(jid, jid)
 
     def add_instance(self, name, token=None, state="open", owner_jid=None,
                      webhook=None):
@@ -532,6 +541,8 @@ def create_sandbox_app(state=None, config=None):
         if not state.is_on_whatsapp(number, jid):
             raise EvolutionError(
                 400, [{"jid": jid, "exists": False, "number": number}])
+        # A LID-addressed contact: WhatsApp answers with its LID.
+        jid = state.lid_for(jid)
         if delay > 0:
             # Sandbox: capped so a test cannot stall for minutes.
             pause(min(delay / 1000.0, state.config["max_delay_s"]))

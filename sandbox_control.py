@@ -21,6 +21,8 @@ def register_control_routes(app, state, require_global):
 
     POST   /_sandbox/connection-closed   {"closed": bool, "instance"?}
     POST   /_sandbox/not-on-whatsapp     {"add": [...], "remove": [...]}
+    POST   /_sandbox/lid                 {"phone", "lid"}: a LID-addressed
+                                         contact (sends answer its LID)
     POST   /_sandbox/fail-next           {"status"?, "body"?, "hang_s"?,
                                           "route"?, "content_type"?}
     DELETE /_sandbox/fail-next
@@ -62,6 +64,14 @@ def register_control_routes(app, state, require_global):
         with state.lock:
             numbers = sorted(state.not_on_whatsapp)
         return make_json({"ok": True, "numbers": numbers})
+
+    @app.post("/_sandbox/lid")
+    def control_lid():
+        if not (body().get("phone") and str(body().get("lid", "")).endswith(
+                "@lid")):
+            raise EvolutionError(400, ['needs "phone" and "lid" (...@lid)'])
+        state.set_lid(body()["phone"], body()["lid"])
+        return make_json({"ok": True})
 
     @app.post("/_sandbox/fail-next")
     def control_fail_next():

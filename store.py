@@ -269,9 +269,15 @@ class WebhookEndpoint(BaseModel):
     created_at = DateTimeField(default=utcnow)
 
     def wants(self, event):
-        if not self.events:  # the default subscription: the contract's
-            return event not in EXTENSION_EVENTS
-        return event in self.events.split(",")
+        return subscribed(self.events, event)
+
+
+def subscribed(events, event):
+    """Whether an endpoint listing ``events`` (comma-separated; empty is
+    the default subscription: the contract's events) gets ``event``."""
+    if not events:
+        return event not in EXTENSION_EVENTS
+    return event in events.split(",")
 
 
 class Event(BaseModel):

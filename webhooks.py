@@ -101,7 +101,7 @@ def emit_event(customer_id, instance, name, payload):
     """
     endpoints = [endpoint_id for endpoint_id, events in store.execute(
         SQL_ENDPOINTS, customer_id).fetchall()
-        if not events or name in events.split(",")]
+        if store.subscribed(events, name)]
     if not endpoints:
         return 0
     uid = "evt_" + uuid.uuid4().hex

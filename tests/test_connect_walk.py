@@ -206,6 +206,12 @@ def test_instances_commands_and_their_errors(servers):
                    "gone")["connection_state"] == "not_found"
     assert gateway("instances", "set", "desk", "--evolution-name",
                    "desk")["connection_state"] == "close"
+    # Evolution loses an instance: `list` never shows it open.
+    requests.delete(sandbox_url + "/instance/delete/other",
+                    headers={"apikey": SANDBOX_KEY}, timeout=5)
+    listed = {i["name"]: i["connection_state"]
+              for i in gateway("instances", "list")}
+    assert listed["second"] == "not_found"
     assert gateway("instances", "delete", "desk")["removed"] is True
     assert "no instance 'desk'" in gateway("instances", "status", "desk",
                                            expect=2)
