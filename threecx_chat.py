@@ -47,6 +47,7 @@ from flask import request
 from limits import RateLimitItemPerMinute
 from peewee import OperationalError
 
+import identity
 import store
 import threecx
 import threecx_rules as rules
@@ -222,10 +223,18 @@ def read_number(value, field, region=None):
         value = value.get("phone_number")
     if value is None or value == "":
         return None
-    number = to_e164(value, region) if isinstance(value, str) else None
+    number = canonical(value, region) if isinstance(value, str) else None
     if number is None:
         raise invalid({field: ["Not a valid E.164 phone number."]})
     return number
+
+
+def canonical(raw, region=None):
+    """``raw`` as the one E.164 spelling every guard keys on (a Brazilian
+    mobile with its ninth digit, a Mexican one without the 1: see
+    ``identity.py``), or None when it is no valid number."""
+    return (to_e164(identity.canonical_phone(raw) or raw)
+            or to_e164(raw, region))
 
 
 def read_media(value):

@@ -14,7 +14,6 @@ from urllib.parse import urlparse
 import threecx
 import threecx_rules as rules
 import webhooks
-from policy import to_e164
 from store import WebhookEndpoint
 from store import db
 from store import utcnow
@@ -22,6 +21,7 @@ from threecx_chat import ENDPOINT_EVENTS
 from threecx_chat import INBOUND_EVENT
 from threecx_chat import KEY_PREFIX
 from threecx_chat import PATH
+from threecx_chat import canonical
 from threecx_chat import envelope
 from threecx_chat import iso
 from threecx_chat import uid_to_uuid
@@ -57,7 +57,7 @@ def configure(integration, settings, webhook_url=None, rotate_key=False,
         if number == "":
             integration.messaging_number = None
         else:
-            e164 = to_e164(number)
+            e164 = canonical(number)
             if e164 is None:
                 raise ChatError("--number %r is not an E.164 number such "
                                 "as +966112345678" % number)
@@ -104,7 +104,7 @@ def send_test(integration, phone):
                         "--webhook-url")
     if not integration.messaging_number:
         raise ChatError("--send-test needs the 3CX number: add --number")
-    sender = to_e164(phone)
+    sender = canonical(phone)
     if sender is None:
         raise ChatError("--send-test %r is not an E.164 number" % phone)
     now = iso(utcnow())

@@ -606,6 +606,22 @@ def test_to_as_a_list_and_plain_text_content_type(chat, sandbox):
         "one", "two\nhttps://pbx.example.com/f/1.jpg"]
 
 
+def test_a_brazilian_number_without_its_ninth_digit_is_one_person(
+        serve_app, sandbox, run_cli, pbx):
+    gateway = serve_app()
+    chat = set_up(gateway, sandbox, run_cli, pbx)
+    # Evolution carries the old JID form; the customer is +5531987654321.
+    customer_writes(sandbox, "oi", sender="+553187654321")
+    [message] = pbx.wait_for(1)
+    assert message["payload"]["from"] == {"phone_number": "+5531987654321"}
+    for to in ("+5531987654321", "+553187654321"):
+        reply = pbx.reply(chat.provider_url, chat.key, to, "Olá " + to)
+        assert reply.status == 200, reply.body
+        assert reply.body["data"]["to"][0]["phone_number"] == \
+            "+5531987654321"
+    assert len(sandbox.state.sent_messages()) == 2
+
+
 def test_a_repeated_request_sends_once(chat, sandbox):
     body = {"from": TRUNK, "to": PHONE, "text": "Your ticket is closed."}
     first = post(chat, body)
