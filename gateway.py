@@ -53,6 +53,10 @@ MAX_BODY_BYTES = 1024 * 1024
 # one more write; a minute's precision is plenty for an admin listing.
 LAST_USED_PRECISION = 60
 REPLAY_HEADER = "Idempotent-Replayed"
+# A repeat of a request still in flight waits this long for its answer
+# (most sends take well under a second), then gets a 409 and Retry-After.
+IN_FLIGHT_WAIT = 2.0
+IN_FLIGHT_RETRY_AFTER = 2
 # Hot-path queries as SQL: see store.first.
 SQL_KEY_BY_HASH = "SELECT * FROM apikey WHERE key_hash = ?"
 SQL_CUSTOMER = "SELECT * FROM customer WHERE id = ?"
@@ -286,7 +290,8 @@ def run_idempotent(customer, key, body, data):
 
     The first request claims the key with a unique insert; a repeat with
     the same body gets the stored answer, a repeat with another body a
-    422, and a repeat while the first is still running waits for it.
+    422, and a repeat while the first is still running waits for it a
+    short while (``IN_FLIGHT_WAIT``), then gets a 409 with Retry-After.
     """
     if not 1 <= len(key) <= 255 or not key.isprintable():
         raise ApiError(422, "validation_error",
@@ -305,8 +310,9 @@ def run_idempotent(customer, key, body, data):
         store_idempotent_answer(customer, key, error_response(
             ApiError(500, "internal_error", "Unexpected server error.")))
         raise
-    if response.status_code == 429:
-        # Throttles and quotas pass; a retry with the same key should be
+    if response.status_code in (429, 503):
+        # Throttles and quotas pass, and so does an unavailable throttle
+        # store (nothing was sent); a retry with the same key should be
         # able to go through then, so nothing is stored.
         IdempotencyRecord.delete().where(
             (IdempotencyRecord.customer == customer.id)
@@ -324,6 +330,7 @@ def claim_idempotency_key(customer, key, fingerprint):
     abandoned_after = 2 * (settings().EVOLUTION_CONNECT_TIMEOUT
                            + settings().EVOLUTION_TIMEOUT) + \
         store.BUSY_TIMEOUT + 5
+    wait_until = time.monotonic() + IN_FLIGHT_WAIT
     while True:
         try:
             with db.atomic():
@@ -347,6 +354,15 @@ def claim_idempotency_key(customer, key, fingerprint):
                            "request body.", {"header": "Idempotency-Key"})
         if row.status_code is not None:
             return row
+        if age <= abandoned_after and time.monotonic() > wait_until:
+            # Still running: holding this thread until it ends would let
+            # a client retrying a slow send starve everyone else.
+            raise ApiError(409, "idempotency_key_in_use",
+                           "A request with this Idempotency-Key is still "
+                           "being processed; retry shortly.",
+                           {"header": "Idempotency-Key",
+                            "retry_after": IN_FLIGHT_RETRY_AFTER},
+                           {"Retry-After": str(IN_FLIGHT_RETRY_AFTER)})
         if age > abandoned_after:
             # The first request died mid-send: whether it went out is
             # unknown, so the only safe answer is not to send again.

@@ -142,14 +142,29 @@ class GuardedSender:
             self._finish_refused(row, customer, now, error)
             error.headers.update(headers)
             raise
-        except Exception:
+        except Exception as exc:
             # The throttle store failed: nothing was sent, so the row
-            # must not wait for housekeeping to call it "unknown".
-            self._finish_refused(row, customer, now, ApiError(
-                500, "internal_error", ""))
+            # must not wait for housekeeping to call it "unknown", and
+            # the client hears a retryable 503, never a stored 500.
+            log.warning("send log=%s instance=%s: throttle store failed "
+                        "(%s)", row.id, instance.id, type(exc).__name__)
+            error = ApiError(503, "unavailable", "The rate-limit store is "
+                             "unavailable; nothing was sent. Retry shortly.",
+                             {"outcome": "failed"}, {"Retry-After": "5"})
+            self._finish_refused(row, customer, now, error)
+            raise error from None
+        try:
+            return self._deliver(row, instance, customer, phone, text, now,
+                                 headers)
+        except ApiError as error:
+            if error.details.get("outcome") == "failed":
+                # Certainly not sent: its quota was given back, and the
+                # RateLimit field says so.
+                error.headers.update(policy.ratelimit_headers(
+                    {kind: (limit, max(0, used - 1), resets_at)
+                     for kind, (limit, used, resets_at) in quotas.items()},
+                    now))
             raise
-        return self._deliver(row, instance, customer, phone, text, now,
-                             headers)
 
     def _deliver(self, row, instance, customer, phone, text, now, headers):
         try:
