@@ -226,6 +226,10 @@ def _time(raw):
 
 def cmd_webhooks_create(args, settings):
     customer = _get(Customer, args.customer_id, "customer")
+    try:
+        webhooks.check_url(args.url, settings.WEBHOOK_ALLOW_PRIVATE)
+    except webhooks.InvalidWebhookUrl as exc:
+        raise UsageError(str(exc)) from None
     endpoint = WebhookEndpoint.create(customer=customer, url=args.url,
                                       secret=webhooks.create_secret(),
                                       events=args.events or "")
