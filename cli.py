@@ -7,13 +7,16 @@ import argparse
 import datetime
 import json
 import logging
+import os
+import sqlite3
 import sys
 from urllib.parse import urlparse
 
 from peewee import IntegrityError
 
-import sending
 import content_policy
+import secretbox
+import sending
 import store
 import threecx
 import threecx_rules
@@ -92,7 +95,51 @@ def _get_instance(ref):
 
 
 def cmd_init_db(args, settings):
-    _print({"database": store.database_path(settings.DATABASE_URL)})
+    _print({"database": os.path.abspath(
+        store.database_path(settings.DATABASE_URL))})
+
+
+def cmd_backup(args, settings):
+    """A consistent copy of the live SQLite database (online backup API:
+    writers keep going while it runs)."""
+    source = os.path.abspath(store.database_path(settings.DATABASE_URL))
+    target = os.path.abspath(args.path)
+    if os.path.isdir(target):
+        target = os.path.join(target, "gateway-%s.db" % utcnow().strftime(
+            "%Y%m%d-%H%M%S"))
+    if os.path.exists(target):
+        raise UsageError("%s exists; choose a new file name" % target)
+    if not os.path.isdir(os.path.dirname(target)):
+        raise UsageError("no directory %s" % os.path.dirname(target))
+    partial = target + ".partial"
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.close(fd)
+    try:
+        src = sqlite3.connect(source)
+        dst = sqlite3.connect(partial)
+        try:
+            with dst:
+                src.backup(dst, pages=1024)
+            check = dst.execute("PRAGMA integrity_check").fetchone()[0]
+            # A standalone copy: no -wal beside it to lose.
+            dst.execute("PRAGMA journal_mode=DELETE")
+        finally:
+            dst.close()
+            src.close()
+        if check != "ok":
+            raise UsageError("the copy failed its integrity check: %s"
+                             % check)
+        os.replace(partial, target)
+    finally:
+        if os.path.exists(partial):
+            os.unlink(partial)
+    key_file = secretbox.key_file_path(source)
+    _print({"database": source, "backup": target,
+            "bytes": os.path.getsize(target),
+            "secret_key_file": key_file if os.path.exists(key_file)
+            else None,
+            "note": "sealed secrets need the key: keep a copy of "
+                    "GATEWAY_SECRET_KEY or secret.key, stored apart"})
 
 
 def cmd_customers_create(args, settings):
@@ -304,8 +351,40 @@ def cmd_instances_evolution_webhook(args, settings):
                        "GROUPS_UPSERT", "GROUP_PARTICIPANTS_UPDATE"]}}})
 
 
+def cmd_secrets_generate_key(args, settings):
+    print(secretbox.generate_key())
+
+
+def cmd_secrets_rotate(args, settings):
+    """Reseal every stored secret with the newest key of
+    GATEWAY_SECRET_KEY (list the old one after it until this is done)."""
+    count = 0
+    for model, field in secretbox_columns():
+        column = field.column_name
+        table = model._meta.table_name
+        with db.atomic():
+            rows = db.execute_sql("SELECT id, %s FROM %s" % (column, table))
+            for row_id, value in list(rows):
+                if value:
+                    db.execute_sql("UPDATE %s SET %s = ? WHERE id = ?"
+                                   % (table, column),
+                                   (secretbox.reseal(value), row_id))
+                    count += 1
+    _print({"resealed": count})
+
+
+def secretbox_columns():
+    """(model, field) of every sealed column."""
+    for model in store.MODELS + threecx.MODELS:
+        for field in model._meta.sorted_fields:
+            if isinstance(field, secretbox.SecretField):
+                yield model, field
+
+
 def cmd_config(args, settings):
     print(describe_settings())
+    print("\ndatabase: %s" % os.path.abspath(
+        store.database_path(settings.DATABASE_URL)))
 
 
 def cmd_serve(args, settings):
@@ -512,7 +591,12 @@ def build_parser():
                    help="version to emulate (1.x switches to v1 bodies)")
     p.set_defaults(func=cmd_sandbox, no_db=True)
 
-    sub.add_parser("init-db").set_defaults(func=cmd_init_db)
+    sub.add_parser("init-db", help="create the database (prints where)"
+                   ).set_defaults(func=cmd_init_db, creates_db=True)
+    p = sub.add_parser("backup", help="consistent online copy of the "
+                       "SQLite database")
+    p.add_argument("path", help="new file, or a directory to put it in")
+    p.set_defaults(func=cmd_backup)
     sub.add_parser("config", help="print the settings table").set_defaults(
         func=cmd_config, no_db=True)
 
@@ -592,6 +676,16 @@ def build_parser():
 
     add_threecx_commands(sub)
 
+    secrets_cmd = sub.add_parser(
+        "secrets", help="the key sealing stored secrets").add_subparsers(
+        dest="action", required=True, parser_class=_Parser)
+    secrets_cmd.add_parser(
+        "generate-key", help="print a new GATEWAY_SECRET_KEY").set_defaults(
+        func=cmd_secrets_generate_key, no_db=True)
+    secrets_cmd.add_parser(
+        "rotate", help="reseal stored secrets with the newest key"
+    ).set_defaults(func=cmd_secrets_rotate)
+
     p = sub.add_parser("suppressions")
     p.add_argument("action", choices=("add", "remove", "list"))
     p.add_argument("customer_id", type=_positive_int)
@@ -608,13 +702,30 @@ def main(argv=None):
         if getattr(args, "no_db", False) or args.command == "serve":
             args.func(args, settings)
             return 0
-        store.init_db(settings.DATABASE_URL, extra_models=threecx.MODELS)
+        if not getattr(args, "creates_db", False):
+            require_database(settings)
+        store.init_db(settings.DATABASE_URL, extra_models=threecx.MODELS,
+                      secret_key=settings.SECRET_KEY)
         with db.connection_context():
             args.func(args, settings)
         return 0
     except UsageError as exc:
         print("gateway: error: %s" % exc, file=sys.stderr)
         return 2
-    except ConfigError as exc:
+    except (ConfigError, secretbox.SecretKeyError) as exc:
         print("gateway: %s" % exc, file=sys.stderr)
         return 2
+
+
+def require_database(settings):
+    """Refuse to run on a database file that does not exist.
+
+    Only ``init-db`` and ``serve`` create one: anything else run from
+    the wrong directory would otherwise work on a new, empty database.
+    """
+    path = os.path.abspath(store.database_path(settings.DATABASE_URL))
+    if not os.path.exists(path):
+        raise UsageError(
+            "no database at %s (set GATEWAY_DATA_DIR or "
+            "GATEWAY_DATABASE_URL to the service's, or create it with "
+            "`gateway init-db`)" % path)

@@ -78,13 +78,16 @@ def create_app(config=None):
     app.config.update(MAX_CONTENT_LENGTH=MAX_BODY_BYTES)
     app.json.sort_keys = False
     db_path = store.init_db(settings.DATABASE_URL,
-                            extra_models=threecx.MODELS)
+                            extra_models=threecx.MODELS,
+                            secret_key=settings.SECRET_KEY)
     sandbox_state = None if settings.EVOLUTION_URL else \
         build_embedded_sandbox()
     evolution = build_evolution_client(settings, sandbox_state)
     storage_uri = settings.RATELIMIT_STORAGE_URI or (
         "sqlite:///" + os.path.join(os.path.dirname(db_path),
                                     "ratelimit.db"))
+    if storage_uri.startswith("sqlite:///"):
+        store.secure_file(os.path.abspath(storage_uri[len("sqlite:///"):]))
     limiter = ratelimit.create_limiter(storage_uri)
     rules = content_policy.load_rules(settings.CONTENT_RULES_PATH or None)
     sender = GuardedSender(settings, evolution,
@@ -159,12 +162,14 @@ def make_embedded_delivery(sender):
 
 
 def make_housekeeping(settings):
-    """Once a minute: unstick sends, prune what no promise needs."""
+    """Once a minute: unstick sends, prune what no promise needs, blank
+    message texts past their retention."""
     def housekeeping():
         # A send pending longer than any Evolution call can take belongs
         # to a worker that died: its outcome is unknown, not "sending".
         sending.recover_pending(settings.EVOLUTION_TIMEOUT + 60)
         store.prune(idempotency_hours=settings.IDEMPOTENCY_TTL_HOURS)
+        store.purge_message_texts(settings.MESSAGE_TEXT_RETENTION_DAYS)
     return housekeeping
 
 

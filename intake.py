@@ -15,6 +15,7 @@ never lost; a duplicate or a stale status emits nothing.
 import hmac
 import json
 import logging
+import re
 import warnings
 
 import jwt
@@ -103,12 +104,14 @@ def accept_evolution_event(instance, raw, sender=None):
         envelope = None
     name = envelope.get("event") if isinstance(envelope, dict) else None
     name = str(name)[:60] if name is not None else None
+    # Evolution puts its API key in every webhook body: never stored.
+    stored = redact_apikey(raw.decode("utf-8", "replace"))
     try:
         with db.atomic("IMMEDIATE"):
             outcome, emitted, opted_out = process_envelope(instance,
                                                            envelope)
             InboundEvent.create(instance=instance.id, evolution_event=name,
-                                body=raw.decode("utf-8", "replace"),
+                                body=stored,
                                 outcome=outcome, events_emitted=emitted)
     except OperationalError:
         # The database is busy or failing, not the payload: a 503 makes
@@ -122,12 +125,20 @@ def accept_evolution_event(instance, raw, sender=None):
         log.exception("instance=%s: could not process %s event",
                       instance.id, name)
         InboundEvent.create(instance=instance.id, evolution_event=name,
-                            body=raw.decode("utf-8", "replace"),
-                            outcome="error")
+                            body=stored, outcome="error")
         return "error"
     if opted_out and sender is not None:
         sender.check_breaker(instance)
     return outcome
+
+
+_APIKEY = re.compile(r'("apikey"\s*:\s*)"(?:[^"\\]|\\.)*"',
+                     re.IGNORECASE)
+
+
+def redact_apikey(text):
+    """``text`` with the value of every ``"apikey"`` member blanked."""
+    return _APIKEY.sub(r'\1"[redacted]"', text)
 
 
 def process_envelope(instance, envelope):

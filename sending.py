@@ -241,8 +241,8 @@ class GuardedSender:
                 "INSERT INTO messagelog (customer_id, instance_id, phone, "
                 "purpose, source, outcome, message_text, created_at) "
                 "VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)",
-                (customer.id, instance.id, phone, purpose, source, text,
-                 str(now)))
+                (customer.id, instance.id, phone, purpose, source,
+                 store.storable_text(purpose, text), str(now)))
         row = MessageLog(id=cursor.lastrowid, customer=customer.id,
                          instance=instance.id, phone=phone, purpose=purpose,
                          source=source, outcome="pending", created_at=now)
@@ -374,7 +374,8 @@ def record_refusal(customer, instance, phone, text, purpose, source, error):
         customer=customer.id, instance=instance.id if instance else None,
         phone=phone, purpose=purpose if isinstance(purpose, str) else None,
         source=source, outcome="refused", error_code=error.code,
-        message_text=text, completed_at=utcnow())
+        message_text=store.storable_text(purpose, text),
+        completed_at=utcnow())
 
 
 def pause_instance(instance_id, reason):

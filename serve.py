@@ -74,7 +74,7 @@ def run(settings, host, port, workers, threads):
     logging.basicConfig(level=settings.LOG_LEVEL,
                         format="%(asctime)s %(levelname)s %(name)s "
                                "%(message)s")
-    store.init_db(settings.DATABASE_URL)
+    store.init_db(settings.DATABASE_URL, secret_key=settings.SECRET_KEY)
     with db.connection_context():
         # Rows left pending by a worker that died mid-send: their outcome
         # is unknown, never "still sending".

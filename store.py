@@ -23,6 +23,9 @@ from peewee import Model
 from peewee import TextField
 from playhouse.pool import PooledSqliteDatabase
 
+import secretbox
+from secretbox import SecretField
+
 BUSY_TIMEOUT = 10
 
 # Durable enough for a message log (WAL + NORMAL loses at most the last
@@ -86,16 +89,16 @@ class Instance(BaseModel):
     customer = ForeignKeyField(Customer, backref="instances")
     name = CharField(unique=True)
     evolution_instance = CharField()
-    evolution_token = CharField(default="")
+    evolution_token = SecretField(default="")
     connection_state = CharField(default="unknown")
     paused = BooleanField(default=False)
     paused_reason = CharField(null=True)
     paused_at = DateTimeField(null=True)
     # Authenticates Evolution's webhooks for this instance: sent back by
     # Evolution as a custom header, or as the HS256 key of its bearer JWT,
-    # which is why it is kept in clear.
-    webhook_secret = CharField(default=lambda: "whi_" + secrets.token_urlsafe(
-        24))
+    # which is why it is kept (sealed) rather than hashed.
+    webhook_secret = SecretField(
+        default=lambda: "whi_" + secrets.token_urlsafe(24))
     created_at = DateTimeField(default=utcnow)
 
 
@@ -177,7 +180,7 @@ class WebhookEndpoint(BaseModel):
     """A customer's URL that receives signed event deliveries."""
     customer = ForeignKeyField(Customer, backref="webhook_endpoints")
     url = CharField()
-    secret = CharField()
+    secret = SecretField()
     events = CharField(default="")  # comma-separated; empty = all
     enabled = BooleanField(default=True)
     disabled_reason = CharField(null=True)
@@ -296,6 +299,52 @@ def prune(now=None, keep_days=30, idempotency_hours=24):
     return removed
 
 
+# What the log keeps of an ``authentication`` message: one-time codes are
+# worthless to an auditor and dangerous to anyone who reads the file.
+REDACTED_TEXT = "[redacted: authentication message]"
+
+
+def storable_text(purpose, text):
+    """The message text as the log may keep it."""
+    return REDACTED_TEXT if purpose == "authentication" else text
+
+
+def purge_message_texts(days, now=None, batch=5000):
+    """Blank the texts of messages older than ``days``; keep the rows.
+
+    Bounded per call (housekeeping runs every minute); returns how many
+    texts were removed.
+    """
+    if not days:
+        return 0
+    cutoff = (now or utcnow()) - datetime.timedelta(days=days)
+    old = (MessageLog.select(MessageLog.id)
+           .where((MessageLog.created_at < cutoff)
+                  & MessageLog.message_text.is_null(False))
+           .limit(batch))
+    return (MessageLog.update(message_text=None)
+            .where(MessageLog.id.in_(old)).execute())
+
+
+def secure_file(path):
+    """Create ``path`` 0600 if missing, or take other users' access away.
+
+    SQLite creates a database's -wal and -shm files with the database
+    file's own mode, so making the main file 0600 before SQLite first
+    opens it covers them too; existing ones are fixed here as well.
+    """
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    except OSError:
+        return  # not ours to create (read-only, another owner): leave it
+    for name in (path, path + "-wal", path + "-shm", path + "-journal"):
+        try:
+            if os.stat(name).st_mode & 0o077:
+                os.chmod(name, 0o600)
+        except OSError:
+            pass
+
+
 def close_pool():
     """Close every pooled connection (before a fork, at shutdown)."""
     db.close_all()
@@ -307,8 +356,12 @@ def database_path(url):
     return parsed.netloc + parsed.path if parsed.netloc else parsed.path[1:]
 
 
-def init_db(url, extra_models=()):
-    """Point ``db`` at the file of ``url`` and create missing tables."""
+def init_db(url, extra_models=(), secret_key=""):
+    """Point ``db`` at the file of ``url`` and create missing tables.
+
+    Also loads the key that seals secrets at rest (``secret_key``, else
+    the key file beside the database, created on first start).
+    """
     if sqlite3.sqlite_version_info < (3, 35):
         # UPDATE ... RETURNING keeps the quota and status checks race-free.
         raise RuntimeError("SQLite 3.35 or newer is required (this Python "
@@ -316,6 +369,8 @@ def init_db(url, extra_models=()):
     path = database_path(url)
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
+    secure_file(path)
+    secretbox.configure(secretbox.load_key(secret_key, path))
     if db.database != path:
         if db.database is not None:
             # Pooled connections to another file must not be reused.

@@ -59,6 +59,7 @@ from store import Customer
 from store import Instance
 from store import db
 from store import utcnow
+from secretbox import SecretField
 
 
 
@@ -108,7 +109,7 @@ class ThreeCxIntegration(BaseModel):
     country = CharField(null=True)
     secret_hash = CharField()
     # HMAC needs the secret itself; it is only for senders that sign.
-    hmac_secret = CharField(null=True)
+    hmac_secret = SecretField(null=True)
     allowed_ips = TextField(default="")
     enabled = BooleanField(default=True)
     call_events_enabled = BooleanField(default=True)

@@ -32,6 +32,7 @@ from urllib3.connection import HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool
 from urllib3.connectionpool import HTTPSConnectionPool
 
+from secretbox import reveal
 from store import Delivery
 from store import Event
 from store import MessageLog
@@ -527,7 +528,8 @@ class Dispatcher:
             return
         delivery = Delivery(id=delivery_id, attempts=row[1])
         endpoint = WebhookEndpoint(id=row[8], enabled=row[2], url=row[3],
-                                   secret=row[4], blocked_until=row[9])
+                                   secret=reveal(row[4]),
+                                   blocked_until=row[9])
         event = Event(name=row[5], uid=row[6], payload=row[7])
         if not endpoint.enabled:
             self._finish(delivery, "dead", error="endpoint disabled")
