@@ -576,8 +576,10 @@ def build_parser():
     p = sub.add_parser("serve", help="run the service under gunicorn")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=_positive_int, default=8000)
-    p.add_argument("--workers", type=_positive_int, default=2)
-    p.add_argument("--threads", type=_positive_int, default=4)
+    p.add_argument("--workers", type=_positive_int,
+                   help="default: GATEWAY_WORKERS")
+    p.add_argument("--threads", type=_positive_int,
+                   help="default: GATEWAY_THREADS")
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("sandbox", help="run the Evolution API sandbox")

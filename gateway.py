@@ -21,6 +21,7 @@ from werkzeug.exceptions import HTTPException
 
 import content_policy
 import intake
+import observability
 import policy
 import ratelimit
 import sandbox
@@ -78,7 +79,8 @@ def create_app(config=None):
     app.config.update(MAX_CONTENT_LENGTH=MAX_BODY_BYTES)
     app.json.sort_keys = False
     db_path = store.init_db(settings.DATABASE_URL,
-                            extra_models=threecx.MODELS,
+                            extra_models=threecx.MODELS
+                            + observability.MODELS,
                             secret_key=settings.SECRET_KEY)
     sandbox_state = None if settings.EVOLUTION_URL else \
         build_embedded_sandbox()
@@ -114,6 +116,8 @@ def create_app(config=None):
     register_routes(app)
     app.register_blueprint(threecx.bp)
     app.register_blueprint(intake.bp)
+    app.register_blueprint(observability.bp)
+    observability.setup()
     return app
 
 
@@ -217,12 +221,6 @@ def register_routes(app):
     def openapi():
         """The public contract."""
         return Response(openapi_body, mimetype="application/json")
-
-    @app.get("/healthz")
-    def healthz():
-        """Liveness: the process answers and the database opens."""
-        db.execute_sql("SELECT 1")
-        return jsonify({"status": "ok"})
 
     @app.post("/api/send-message")
     def send_message():

@@ -27,6 +27,7 @@ from peewee import IntegrityError
 from peewee import OperationalError
 
 import normalizer
+import observability
 from errors import ApiError
 from store import InboundEvent
 from store import Instance
@@ -114,6 +115,7 @@ def accept_evolution_event(instance, raw, sender=None):
                                 body=stored,
                                 outcome=outcome, events_emitted=emitted)
     except OperationalError:
+        observability.count_intake("unavailable")
         # The database is busy or failing, not the payload: a 503 makes
         # Evolution retry, where a 200 would drop the event.
         log.warning("instance=%s: database busy, asking Evolution to retry",
@@ -126,7 +128,9 @@ def accept_evolution_event(instance, raw, sender=None):
                       instance.id, name)
         InboundEvent.create(instance=instance.id, evolution_event=name,
                             body=stored, outcome="error")
+        observability.count_intake("error")
         return "error"
+    observability.count_intake(outcome)
     if opted_out and sender is not None:
         sender.check_breaker(instance)
     return outcome

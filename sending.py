@@ -19,6 +19,7 @@ from limits import RateLimitItemPerSecond
 from peewee import OperationalError
 from peewee import fn
 
+import observability
 import policy
 import store
 from errors import ApiError
@@ -167,11 +168,15 @@ class GuardedSender:
             raise
 
     def _deliver(self, row, instance, customer, phone, text, now, headers):
+        started = time.monotonic()
         try:
             result = self.evolution.send_text(
                 instance.evolution_instance, instance.evolution_token,
                 phone.lstrip("+"), text)
         except EvolutionError as exc:
+            observability.observe_evolution(time.monotonic() - started,
+                                            exc.reason)
+            observability.count_send(exc.outcome, "gateway_send_failed")
             log.warning("send log=%s instance=%s failed: %s", row.id,
                         instance.id, exc)
             self._finish_failed(row, instance, customer, now, exc)
@@ -181,6 +186,8 @@ class GuardedSender:
                            "WhatsApp.",
                            {"reason": exc.reason, "outcome": exc.outcome,
                             "log_id": row.id}, headers)
+        observability.observe_evolution(time.monotonic() - started, "sent")
+        observability.count_send("sent")
         row.outcome = "sent"
         row.evolution_message_id = result.message_id
         self._record_sent(row, instance)
@@ -267,6 +274,7 @@ class GuardedSender:
         return quotas
 
     def _finish_refused(self, row, customer, now, error):
+        observability.count_send("refused", error.code)
         with db.atomic():
             release_quota(customer, now)
             MessageLog.update(outcome="refused", error_code=error.code,
@@ -370,6 +378,7 @@ def release_quota(customer, now):
 
 def record_refusal(customer, instance, phone, text, purpose, source, error):
     """Log a send the guards refused, with its error code."""
+    observability.count_send("refused", error.code)
     MessageLog.create(
         customer=customer.id, instance=instance.id if instance else None,
         phone=phone, purpose=purpose if isinstance(purpose, str) else None,

@@ -32,6 +32,7 @@ from urllib3.connection import HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool
 from urllib3.connectionpool import HTTPSConnectionPool
 
+import observability
 from secretbox import reveal
 from store import Delivery
 from store import Event
@@ -405,12 +406,16 @@ class Dispatcher:
         self._stop = threading.Event()
         self._thread = None
         self._watchdog = Watchdog()
+        self.last_loop = time.monotonic()  # for readiness
 
     def start(self):
         self._thread = threading.Thread(target=self._run, daemon=True,
                                         name="webhook-dispatcher")
         self._thread.start()
         return self
+
+    def is_alive(self):
+        return self._thread is not None and self._thread.is_alive()
 
     def stop(self):
         self._stop.set()
@@ -426,6 +431,7 @@ class Dispatcher:
     def _run(self):
         last_housekeeping = 0.0
         while not self._stop.is_set():
+            self.last_loop = time.monotonic()
             # Claim only for free pool threads, so a slow endpoint holds
             # its own threads and never the deliveries queued behind it.
             if not self._slots.acquire(timeout=self.poll_interval):
@@ -580,6 +586,7 @@ class Dispatcher:
                 # already backed off): say what really happened.
                 status, error = None, (
                     "timeout: no complete answer in %gs" % self.deadline)
+        observability.count_delivery(delivery_result(status, error))
         if status is not None and 200 <= status < 300:
             self._finish(delivery, "delivered", status)
             if endpoint.blocked_until is not None:
@@ -615,6 +622,7 @@ class Dispatcher:
                     error[:120])
         delay = next_delay(delivery.attempts, self.schedule, retry_after)
         if delay is None:
+            observability.count_delivery("dead")
             log.warning("delivery=%s endpoint=%s dead after %d attempts",
                         delivery.id, endpoint_id, delivery.attempts)
             self._finish(delivery, "dead", status, error)
@@ -632,6 +640,17 @@ class Dispatcher:
             "WHERE id = ? AND status = 'delivering' AND attempts = ?",
             (status, code, error, str(utcnow()) if status == "delivered"
              else None, delivery.id, delivery.attempts))
+
+
+def delivery_result(status, error):
+    """The metrics label of one attempt."""
+    if status is not None:
+        if 200 <= status < 300:
+            return "delivered"
+        return "gone" if status == 410 else "http_%dxx" % (status // 100)
+    if error.startswith("blocked"):
+        return "blocked"
+    return "timeout" if error.startswith("timeout") else "connection_error"
 
 
 def replay_deliveries(ids=None, since=None):
