@@ -15,6 +15,7 @@ from urllib.parse import urlparse
 from peewee import IntegrityError
 
 import content_policy
+import migrate
 import secretbox
 import sending
 import store
@@ -140,6 +141,28 @@ def cmd_backup(args, settings):
             else None,
             "note": "sealed secrets need the key: keep a copy of "
                     "GATEWAY_SECRET_KEY or secret.key, stored apart"})
+
+
+def cmd_migrate(args, settings):
+    """Apply pending migrations, or with ``--check`` only report them.
+
+    ``--check`` exits 1 when the database is not current, so a deploy
+    script can ask before it starts new code.
+    """
+    require_database(settings)
+    store.open_db(settings.DATABASE_URL, settings.SECRET_KEY)
+    with db.connection_context():
+        if args.check:
+            applied, pending, unknown = migrate.status(db)
+            _print({"database": store.database_path(settings.DATABASE_URL),
+                    "current": not pending, "applied": applied,
+                    "pending": pending, "unknown": unknown})
+            return 1 if pending else 0
+        done = migrate.apply_pending(db)
+        applied, _, unknown = migrate.status(db)
+        _print({"database": store.database_path(settings.DATABASE_URL),
+                "applied_now": done, "version": applied[-1] if applied
+                else None, "unknown": unknown})
 
 
 def cmd_customers_create(args, settings):
@@ -595,6 +618,10 @@ def build_parser():
 
     sub.add_parser("init-db", help="create the database (prints where)"
                    ).set_defaults(func=cmd_init_db, creates_db=True)
+    p = sub.add_parser("migrate", help="apply pending schema migrations")
+    p.add_argument("--check", action="store_true",
+                   help="only report; exit 1 when migrations are pending")
+    p.set_defaults(func=cmd_migrate, no_db=True)
     p = sub.add_parser("backup", help="consistent online copy of the "
                        "SQLite database")
     p.add_argument("path", help="new file, or a directory to put it in")
@@ -702,15 +729,12 @@ def main(argv=None):
         args = build_parser().parse_args(argv)
         settings = load_settings()
         if getattr(args, "no_db", False) or args.command == "serve":
-            args.func(args, settings)
-            return 0
+            return args.func(args, settings) or 0
         if not getattr(args, "creates_db", False):
             require_database(settings)
-        store.init_db(settings.DATABASE_URL, extra_models=threecx.MODELS,
-                      secret_key=settings.SECRET_KEY)
+        store.init_db(settings.DATABASE_URL, secret_key=settings.SECRET_KEY)
         with db.connection_context():
-            args.func(args, settings)
-        return 0
+            return args.func(args, settings) or 0
     except UsageError as exc:
         print("gateway: error: %s" % exc, file=sys.stderr)
         return 2

@@ -79,8 +79,6 @@ def create_app(config=None):
     app.config.update(MAX_CONTENT_LENGTH=MAX_BODY_BYTES)
     app.json.sort_keys = False
     db_path = store.init_db(settings.DATABASE_URL,
-                            extra_models=threecx.MODELS
-                            + observability.MODELS,
                             secret_key=settings.SECRET_KEY)
     sandbox_state = None if settings.EVOLUTION_URL else \
         build_embedded_sandbox()

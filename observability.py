@@ -57,9 +57,6 @@ class Heartbeat(BaseModel):
     beat_at = DateTimeField()
 
 
-MODELS = [Heartbeat]
-
-
 def setup():
     """Create this process's metrics once; return them."""
     global _metrics

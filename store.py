@@ -23,6 +23,7 @@ from peewee import Model
 from peewee import TextField
 from playhouse.pool import PooledSqliteDatabase
 
+import migrate
 import secretbox
 from secretbox import SecretField
 
@@ -31,13 +32,14 @@ BUSY_TIMEOUT = 10
 # Durable enough for a message log (WAL + NORMAL loses at most the last
 # commits on power loss, never corrupts) and much faster than FULL.
 PRAGMAS = {
+    # First: the pool's own "timeout" is its wait for a free connection,
+    # so SQLite's busy wait is set here, before the pragmas below that
+    # may have to wait for another process (switching a new file to WAL).
+    "busy_timeout": BUSY_TIMEOUT * 1000,
     "journal_mode": "wal",
     "synchronous": "normal",
     "foreign_keys": 1,
     "cache_size": -16000,
-    # The pool's own "timeout" is its wait for a free connection, so
-    # SQLite's busy wait is set here.
-    "busy_timeout": BUSY_TIMEOUT * 1000,
 }
 
 # A pool keeps "a connection per request" cheap: closing one at the end
@@ -119,7 +121,8 @@ class MessageLog(BaseModel):
     reason = CharField(null=True)
     evolution_message_id = CharField(null=True, index=True)
     message_text = TextField(null=True)
-    created_at = DateTimeField(default=utcnow)
+    # Indexed for the message-text retention purge.
+    created_at = DateTimeField(default=utcnow, index=True)
     completed_at = DateTimeField(null=True)
 
     class Meta:
@@ -356,8 +359,8 @@ def database_path(url):
     return parsed.netloc + parsed.path if parsed.netloc else parsed.path[1:]
 
 
-def init_db(url, extra_models=(), secret_key=""):
-    """Point ``db`` at the file of ``url`` and create missing tables.
+def open_db(url, secret_key=""):
+    """Point ``db`` at the file of ``url``; return the file's path.
 
     Also loads the key that seals secrets at rest (``secret_key``, else
     the key file beside the database, created on first start).
@@ -376,8 +379,14 @@ def init_db(url, extra_models=(), secret_key=""):
             # Pooled connections to another file must not be reused.
             db.close_all()
         db.init(path, pragmas=PRAGMAS, check_same_thread=False)
+    return path
+
+
+def init_db(url, secret_key=""):
+    """Open the database of ``url`` and bring its schema up to date."""
+    path = open_db(url, secret_key)
     with db.connection_context():
-        db.create_tables(MODELS + list(extra_models), safe=True)
+        migrate.apply_pending(db)
     return path
 
 

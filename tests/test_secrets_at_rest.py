@@ -200,3 +200,45 @@ def test_housekeeping_applies_the_retention_setting(make_app):
             - datetime.timedelta(days=8))
         gateway.make_housekeeping(app.extensions["gateway"]["settings"])()
         assert store.MessageLog.get().message_text is None
+
+
+def test_migration_seals_and_redacts_what_older_versions_stored(tmp_path):
+    import sqlite3
+    from test_migrations import fill_pre_migration_database
+    path = str(tmp_path / "gateway.db")
+    fill_pre_migration_database(path)
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE threecxintegration SET hmac_secret = "
+                     "'hmac-legacy-secret-0123'")
+        conn.execute("INSERT INTO inboundevent (instance_id, body, outcome, "
+                     "events_emitted, received_at) VALUES (1, ?, 'processed',"
+                     " 0, '2026-11-20 09:30:00')",
+                     ('{"event": "x", "apikey": "LEGACY-EVO-KEY-77"}',))
+        conn.execute("INSERT INTO messagelog (customer_id, purpose, source, "
+                     "outcome, message_text, created_at) VALUES (1, "
+                     "'authentication', 'api', 'sent', 'code 551200', "
+                     "'2026-11-20 09:30:00')")
+    store.init_db("sqlite:///" + path)
+    store.db.close_all()
+    with sqlite3.connect(path) as conn:
+        raw = conn.execute("SELECT evolution_token, webhook_secret FROM "
+                           "instance").fetchone()
+        raw += conn.execute("SELECT secret FROM webhookendpoint").fetchone()
+        raw += conn.execute("SELECT hmac_secret FROM threecxintegration"
+                            ).fetchone()
+    assert all(secretbox.is_sealed(value) for value in raw), raw
+    assert [secretbox.reveal(v) for v in raw] == [
+        "T", "whi_x", "whsec_x", "hmac-legacy-secret-0123"]
+    data = b"".join(p.read_bytes() for p in tmp_path.glob("gateway.db*"))
+    for clear in (b"LEGACY-EVO-KEY-77", b"551200", b"whsec_x",
+                  b"hmac-legacy-secret-0123"):
+        assert clear not in data, clear
+    with store.db.connection_context():
+        assert store.Instance.get().evolution_token == "T"
+        texts = [r.message_text for r in store.MessageLog.select().where(
+            store.MessageLog.purpose == "authentication")]
+    assert texts == [store.REDACTED_TEXT]
+    # Applying again (another host starting) changes nothing.
+    store.init_db("sqlite:///" + path)
+    with store.db.connection_context():
+        assert store.WebhookEndpoint.get().secret == "whsec_x"
