@@ -597,8 +597,10 @@ def build_parser():
                                 parser_class=_Parser)
 
     p = sub.add_parser("serve", help="run the service under gunicorn")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=_positive_int, default=8000)
+    p.add_argument("--host", help="default: GATEWAY_BIND, else "
+                   "127.0.0.1")
+    p.add_argument("--port", type=_positive_int,
+                   help="default: GATEWAY_BIND, else 8000")
     p.add_argument("--workers", type=_positive_int,
                    help="default: GATEWAY_WORKERS")
     p.add_argument("--threads", type=_positive_int,

@@ -77,8 +77,27 @@ def print_demo(key, host, port):
           flush=True)
 
 
+def resolve_bind(host, port):
+    """``host:port`` from the command line, else GATEWAY_BIND's first
+    address, else 127.0.0.1:8000; returns (bind or None, host, port)."""
+    if host is None and port is None:
+        configured = os.environ.get("GATEWAY_BIND", "").split(",")[0]
+        if configured and configured.rpartition(":")[2].isdigit():
+            left, _, right = configured.rpartition(":")
+            return None, left.strip("[]"), int(right)
+        if not configured and not os.environ.get("PORT"):
+            return None, "127.0.0.1", 8000
+        if not configured:
+            return None, "0.0.0.0", int(os.environ["PORT"])
+        return None, "127.0.0.1", 8000
+    host = host or "127.0.0.1"
+    port = port or 8000
+    return "%s:%d" % (host, port), host, port
+
+
 def run(settings, host, port, workers, threads):
     """Prepare the database, then serve until stopped."""
+    bind, host, port = resolve_bind(host, port)
     logging.basicConfig(level=settings.LOG_LEVEL,
                         format="%(asctime)s %(levelname)s %(name)s "
                                "%(message)s")
@@ -98,7 +117,7 @@ def run(settings, host, port, workers, threads):
                       "gateway keys create 1", flush=True)
     # SQLite connections must not cross the fork into the workers.
     store.close_pool()
-    options = {"bind": ["%s:%d" % (host, port)]}
+    options = {"bind": [bind]} if bind else {}
     if workers:
         options["workers"] = workers
     if threads:
