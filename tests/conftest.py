@@ -164,7 +164,7 @@ def serve_gateway(tmp_path, base_config):
             try:
                 if requests.get(url + "/healthz", timeout=1).ok:
                     return types.SimpleNamespace(url=url, proc=proc)
-            except requests.ConnectionError:
+            except requests.RequestException:  # refused, or booting
                 time.sleep(0.1)
         raise AssertionError("gateway serve did not come up")
     yield start
