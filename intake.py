@@ -23,16 +23,13 @@ from flask import Blueprint
 from flask import current_app
 from flask import jsonify
 from flask import request
-from peewee import IntegrityError
 from peewee import OperationalError
 
 import normalizer
 import observability
+import store
 from errors import ApiError
-from store import InboundEvent
 from store import Instance
-from store import MessageStatus
-from store import SeenFact
 from store import Suppression
 from store import db
 from store import find_instance
@@ -106,14 +103,13 @@ def accept_evolution_event(instance, raw, sender=None):
     name = envelope.get("event") if isinstance(envelope, dict) else None
     name = str(name)[:60] if name is not None else None
     # Evolution puts its API key in every webhook body: never stored.
-    stored = redact_apikey(raw.decode("utf-8", "replace"))
+    stored = stored_body(raw)
     try:
         with db.atomic("IMMEDIATE"):
             outcome, emitted, opted_out = process_envelope(instance,
                                                            envelope)
-            InboundEvent.create(instance=instance.id, evolution_event=name,
-                                body=stored,
-                                outcome=outcome, events_emitted=emitted)
+            store.record_inbound(instance.id, name, stored, outcome,
+                                 emitted)
     except OperationalError:
         observability.count_intake("unavailable")
         # The database is busy or failing, not the payload: a 503 makes
@@ -126,8 +122,7 @@ def accept_evolution_event(instance, raw, sender=None):
         # Never a 500 for Evolution's payloads: keep the body to look at.
         log.exception("instance=%s: could not process %s event",
                       instance.id, name)
-        InboundEvent.create(instance=instance.id, evolution_event=name,
-                            body=stored, outcome="error")
+        store.record_inbound(instance.id, name, stored, "error")
         observability.count_intake("error")
         return "error"
     observability.count_intake(outcome)
@@ -143,6 +138,13 @@ _APIKEY = re.compile(r'("apikey"\s*:\s*)"(?:[^"\\]|\\.)*"',
 def redact_apikey(text):
     """``text`` with the value of every ``"apikey"`` member blanked."""
     return _APIKEY.sub(r'\1"[redacted]"', text)
+
+
+def stored_body(raw):
+    """The raw body as text any database keeps (PostgreSQL has no NUL),
+    without Evolution's API key."""
+    return redact_apikey(
+        raw.decode("utf-8", "replace").replace("\x00", "\ufffd"))
 
 
 def process_envelope(instance, envelope):
@@ -183,12 +185,7 @@ def process_envelope(instance, envelope):
 
 def mark_seen(key):
     """True the first time ``key`` is seen: one fact, one event."""
-    try:
-        with db.atomic():
-            SeenFact.create(key=key[:250])
-        return True
-    except IntegrityError:
-        return False
+    return store.mark_seen(key)
 
 
 def advance_status(instance, event):
@@ -197,17 +194,8 @@ def advance_status(instance, event):
         return True
     # One upsert whose RETURNING row exists only if it inserted or raised
     # the rank: no read to race with.
-    changed = (MessageStatus.insert(instance=instance.id,
-                                    message_id=event.message_id,
-                                    rank=event.status_rank)
-               .on_conflict(
-                   conflict_target=[MessageStatus.instance,
-                                    MessageStatus.message_id],
-                   update={MessageStatus.rank: event.status_rank},
-                   where=(MessageStatus.rank < event.status_rank))
-               .returning(MessageStatus.id)
-               .execute())
-    return bool(list(changed))
+    return store.raise_status(instance.id, event.message_id,
+                              event.status_rank)
 
 
 def handle_inbound(instance, event):

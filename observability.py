@@ -140,8 +140,10 @@ def check_database():
     started = time.monotonic()
     try:
         with db.atomic():
-            (Heartbeat.insert(name="readyz", beat_at=utcnow())
-             .on_conflict_replace().execute())
+            now = utcnow()
+            (Heartbeat.insert(name="readyz", beat_at=now)
+             .on_conflict(conflict_target=[Heartbeat.name],
+                          update={Heartbeat.beat_at: now}).execute())
     except Exception as exc:  # any failure to write is "not ready"
         return {"ok": False, "error": type(exc).__name__}
     return {"ok": True, "ms": round((time.monotonic() - started) * 1000, 1)}

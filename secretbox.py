@@ -77,6 +77,7 @@ def load_key(setting, db_path=None):
             return handle.read().strip()
     except FileNotFoundError:
         pass
+    os.makedirs(os.path.dirname(path), exist_ok=True)
     temp = "%s.%d.tmp" % (path, os.getpid())
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="ascii") as handle:

@@ -11,6 +11,7 @@ import requests
 
 import store
 from conftest import ROOT
+from conftest import TEST_ENGINE
 from conftest import create_account
 from conftest import create_endpoint
 from conftest import free_port
@@ -54,9 +55,20 @@ def test_readyz_fails_when_database_writes_fail(client):
     with store.db.connection_context():
         # Every write fails, as on a full or read-only disk.
         for table in ("heartbeat", "messagelog"):
-            store.db.execute_sql(
-                "CREATE TRIGGER fail_%s BEFORE INSERT ON %s BEGIN "
-                "SELECT RAISE(FAIL, 'disk I/O error'); END" % (table, table))
+            if TEST_ENGINE == "sqlite":
+                store.db.execute_sql(
+                    "CREATE TRIGGER fail_%s BEFORE INSERT ON %s BEGIN "
+                    "SELECT RAISE(FAIL, 'disk I/O error'); END"
+                    % (table, table))
+            else:
+                store.db.execute_sql(
+                    "CREATE FUNCTION fail_%s() RETURNS trigger AS $$ BEGIN "
+                    "RAISE EXCEPTION 'disk I/O error'; END $$ LANGUAGE "
+                    "plpgsql" % table)
+                store.db.execute_sql(
+                    "CREATE TRIGGER fail_%s BEFORE INSERT OR UPDATE ON %s "
+                    "FOR EACH ROW EXECUTE FUNCTION fail_%s()"
+                    % (table, table, table))
     # Before: /healthz answered 200 all the same.
     response = client.get("/readyz")
     assert response.status_code == 503
