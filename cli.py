@@ -96,7 +96,7 @@ def _get_instance(ref):
 
 
 def cmd_init_db(args, settings):
-    _print({"database": store.describe_database(settings.DATABASE_URL)})
+    _print({"database": where_database(settings)})
 
 
 def cmd_backup(args, settings):
@@ -425,8 +425,15 @@ def secretbox_columns():
 
 def cmd_config(args, settings):
     print(describe_settings())
-    print("\ndatabase: %s" % os.path.abspath(
-        store.database_path(settings.DATABASE_URL)))
+    print("\ndatabase: %s" % where_database(settings))
+
+
+def where_database(settings):
+    """The database in use, said exactly: the SQLite file's absolute
+    path, or the PostgreSQL URL without its password."""
+    path = store.database_path(settings.DATABASE_URL)
+    return (os.path.abspath(path) if path
+            else store.describe_database(settings.DATABASE_URL))
 
 
 def cmd_serve(args, settings):
@@ -780,7 +787,10 @@ def require_database(settings):
     Only ``init-db`` and ``serve`` create one: anything else run from
     the wrong directory would otherwise work on a new, empty database.
     """
-    path = os.path.abspath(store.database_path(settings.DATABASE_URL))
+    path = store.database_path(settings.DATABASE_URL)
+    if path is None:
+        return  # a server: migrations create the schema, nothing else
+    path = os.path.abspath(path)
     if not os.path.exists(path):
         raise UsageError(
             "no database at %s (set GATEWAY_DATA_DIR or "

@@ -102,9 +102,8 @@ def run(settings, host, port, workers, threads):
     logging.basicConfig(level=settings.LOG_LEVEL,
                         format="%(asctime)s %(levelname)s %(name)s "
                                "%(message)s")
-    path = store.init_db(settings.DATABASE_URL,
-                         secret_key=settings.SECRET_KEY)
-    log.info("database %s", os.path.abspath(path))
+    store.init_db(settings.DATABASE_URL, secret_key=settings.SECRET_KEY)
+    log.info("database %s", store.describe_database(settings.DATABASE_URL))
     with db.connection_context():
         # Rows left pending by a worker that died mid-send: their outcome
         # is unknown, never "still sending".  On PostgreSQL other hosts

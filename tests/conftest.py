@@ -318,10 +318,13 @@ def serve_gateway(tmp_path, base_config):
         env.update({"GATEWAY_" + k: str(v).lower() if isinstance(v, bool)
                     else str(v) for k, v in config.items()})
         port = free_port()
-        proc = subprocess.Popen(
-            [GATEWAY_BIN, "serve", "--port", str(port), "--workers",
-             str(workers)], env=env, cwd=tmp_path, start_new_session=True,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        log_path = tmp_path / ("serve-%d.log" % port)
+        with open(log_path, "wb") as log_file:
+            proc = subprocess.Popen(
+                [GATEWAY_BIN, "serve", "--port", str(port), "--workers",
+                 str(workers)], env=env, cwd=tmp_path,
+                start_new_session=True, stdout=subprocess.DEVNULL,
+                stderr=log_file)
         procs.append(proc)
         url = "http://127.0.0.1:%d" % port
         deadline = time.monotonic() + 30
@@ -331,7 +334,8 @@ def serve_gateway(tmp_path, base_config):
                     return types.SimpleNamespace(url=url, proc=proc)
             except requests.RequestException:
                 time.sleep(0.1)
-        raise AssertionError("gateway serve did not come up")
+        raise AssertionError("gateway serve did not come up:\n%s"
+                             % log_path.read_text()[-3000:])
     yield start
     for proc in procs:
         if proc.poll() is None:
