@@ -56,6 +56,7 @@ import threecx_rules as rules
 from errors import ApiError
 from schema import load_or_raise
 from schema import parse_json
+from schema.fields import has_visible_character
 from schema.threecx import threecx_webhook_schema
 from store import BaseModel
 from store import Customer
@@ -433,6 +434,12 @@ def check_outbound(data, phone):
     if not text:
         raise ApiError(400, "missing_message_text",
                        "outbound_message needs message_text or message.")
+    if not has_visible_character(text):
+        raise ApiError(400, "validation_error",
+                       "The request body is not valid.",
+                       {"fields": {"message_text": [
+                           "Must contain visible text, not only invisible "
+                           "or zero-width characters."]}})
     limit = current_app.extensions["gateway"]["settings"].MAX_MESSAGE_CHARS
     if len(text) > limit:
         raise ApiError(400, "validation_error",

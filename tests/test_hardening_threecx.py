@@ -168,3 +168,14 @@ def test_a_template_with_an_empty_placeholder_is_not_sent(client, bridge,
     text = sandbox.state.sent_messages()[0]["text"]
     assert "{{" not in text and "800" in text
     assert PHONE.lstrip("+") in sandbox.state.sent_messages()[0]["number"]
+
+
+def test_an_agent_message_of_invisible_characters_is_refused(client, bridge,
+                                                             sandbox):
+    open_window(bridge)
+    response = post(client, bridge, body={
+        "event_type": "outbound_message", "to": PHONE,
+        "message_text": "\u200b\u200c\u2060", "message_purpose": "support"})
+    assert response.status_code == 400
+    assert response.get_json()["error"] == "validation_error"
+    assert sandbox.state.sent_messages() == []
