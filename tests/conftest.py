@@ -33,12 +33,13 @@ TEST_ENGINE = os.environ.get("GATEWAY_TEST_ENGINE", "sqlite")
 if TEST_ENGINE not in ("sqlite", "postgres"):
     raise RuntimeError("GATEWAY_TEST_ENGINE must be sqlite or postgres")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-# A database server has no file to keep a generated key beside: every
-# process of the PostgreSQL run shares this one (GATEWAY_SECRET_KEY).
-if TEST_ENGINE == "postgres":
-    import secretbox  # noqa: E402
-    os.environ.setdefault("GATEWAY_SECRET_KEY", secretbox.generate_key())
-SECRET_KEY = os.environ.get("GATEWAY_SECRET_KEY", "")
+# One key seals stored secrets for every process of the run, as on
+# several hosts (PostgreSQL requires it).  Tests of the key generated
+# beside a SQLite file clear it (and `gateway serve` tests that drop the
+# GATEWAY_ environment use that file).
+import secretbox  # noqa: E402
+os.environ.setdefault("GATEWAY_SECRET_KEY", secretbox.generate_key())
+SECRET_KEY = os.environ["GATEWAY_SECRET_KEY"]
 sqlite_only = pytest.mark.skipif(
     TEST_ENGINE != "sqlite", reason="about the SQLite file itself")
 EVOLUTION_INSTANCE = "evo-support"
@@ -219,6 +220,7 @@ def base_config(sandbox, database_url, ratelimit_url):
         "THROTTLE_INSTANCE_PER_MINUTE": 10000,
         "THROTTLE_RECIPIENT_PER_DAY": 10000,
         "SECRET_KEY": SECRET_KEY,
+        "STATE_REFRESH_SECONDS": 0,
     }
 
 
@@ -238,6 +240,8 @@ def make_app(base_config):
         state = app.extensions["gateway"]
         if state["dispatcher"]:
             state["dispatcher"].stop()
+        if state.get("refresher"):
+            state["refresher"].stop()
         if state["sandbox"]:
             state["sandbox"].close()
         state["evolution"].close()
@@ -333,6 +337,7 @@ def serve_gateway(tmp_path, base_config):
                 if requests.get(url + "/healthz", timeout=1).ok:
                     return types.SimpleNamespace(url=url, proc=proc)
             except requests.RequestException:
+                # A loaded machine may take over a second to answer.
                 time.sleep(0.1)
         raise AssertionError("gateway serve did not come up:\n%s"
                              % log_path.read_text()[-3000:])

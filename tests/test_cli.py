@@ -191,6 +191,7 @@ def test_secrets_rotate_reseals_with_the_new_key(tmp_path):
     run("instances", "create", "1", "line", "--evolution-token", "TOK-9")
     assert run("secrets", "rotate", key=new + "," + old)["resealed"] == 2
     proc = subprocess.run([GATEWAY, "instances", "evolution-webhook",
-                           "line"], capture_output=True, text=True,
+                           "line", "--base-url", "https://gw.example.com"],
+                          capture_output=True, text=True,
                           env=dict(env, GATEWAY_SECRET_KEY=new), timeout=60)
     assert proc.returncode == 0, proc.stderr

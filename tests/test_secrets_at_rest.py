@@ -87,7 +87,10 @@ def test_sends_intake_and_signed_deliveries_work_with_sealed_secrets(
 
 
 @sqlite_only
-def test_key_file_is_created_once_beside_the_database_0600(app, tmp_path):
+def test_key_file_is_created_once_beside_the_database_0600(
+        make_app, tmp_path, monkeypatch):
+    monkeypatch.delenv("GATEWAY_SECRET_KEY")
+    make_app(SECRET_KEY="")
     key_file = tmp_path / "secret.key"
     assert key_file.exists()
     assert mode(key_file) == 0o600
@@ -139,12 +142,15 @@ def test_database_files_are_private(app, tmp_path, client, sandbox):
         assert mode(tmp_path / name) == 0o600, name
 
 
-def test_existing_world_readable_files_are_made_private(tmp_path):
+def test_existing_world_readable_files_are_made_private(tmp_path,
+                                                       monkeypatch):
+    monkeypatch.delenv("GATEWAY_SECRET_KEY")
     path = tmp_path / "gateway.db"
     path.write_bytes(b"")
     os.chmod(path, 0o644)
     store.init_db("sqlite:///%s" % path)
     assert mode(path) == 0o600
+    assert mode(tmp_path / "secret.key") == 0o600
 
 
 def test_evolution_apikey_is_never_stored(client, tmp_path):
