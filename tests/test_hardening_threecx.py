@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-import cli
+import cli_threecx
 import store
 import threecx
 import threecx_rules
@@ -138,15 +138,15 @@ def test_integration_without_hours_starts_with_after_hours_off(app):
         templates = threecx.load_templates(row)
         assert templates["after_hours"][1] is False
         with pytest.raises(threecx.IntegrationError) as info:
-            cli.apply_settings(row, set_args(template_enabled=[
+            cli_threecx.apply_settings(row, set_args(template_enabled=[
                 ("after_hours", "on")]), None)
         assert "business hours are required" in str(info.value)
-        cli.apply_settings(row, set_args(
+        cli_threecx.apply_settings(row, set_args(
             business_hours="Sun-Thu 9-17",
             template_enabled=[("after_hours", "on")]), None)
         assert threecx.load_templates(row)["after_hours"][1] is True
         with pytest.raises(threecx.IntegrationError):
-            cli.apply_settings(row, set_args(business_hours=""), None)
+            cli_threecx.apply_settings(row, set_args(business_hours=""), None)
 
 
 def test_a_template_with_an_empty_placeholder_is_not_sent(client, bridge,
