@@ -12,6 +12,8 @@ from urllib.parse import urlparse
 
 from peewee import IntegrityError
 
+import cli_console
+import console
 import sending
 import content_policy
 import store
@@ -593,6 +595,7 @@ def build_parser():
     p.add_argument("customer_id", type=_positive_int)
     p.add_argument("phone", nargs="?")
     p.set_defaults(func=cmd_suppressions)
+    cli_console.add_commands(sub)
     return parser
 
 
@@ -604,7 +607,8 @@ def main(argv=None):
         if getattr(args, "no_db", False) or args.command == "serve":
             args.func(args, settings)
             return 0
-        store.init_db(settings.DATABASE_URL, extra_models=threecx.MODELS)
+        store.init_db(settings.DATABASE_URL,
+                      extra_models=threecx.MODELS + console.MODELS)
         with db.connection_context():
             args.func(args, settings)
         return 0

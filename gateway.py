@@ -19,6 +19,7 @@ from flask import request
 from peewee import IntegrityError
 from werkzeug.exceptions import HTTPException
 
+import console
 import content_policy
 import intake
 import policy
@@ -74,7 +75,7 @@ def create_app(config=None):
     app.config.update(MAX_CONTENT_LENGTH=MAX_BODY_BYTES)
     app.json.sort_keys = False
     db_path = store.init_db(settings.DATABASE_URL,
-                            extra_models=threecx.MODELS)
+                            extra_models=threecx.MODELS + console.MODELS)
     sandbox_state = None if settings.EVOLUTION_URL else \
         build_embedded_sandbox()
     evolution = build_evolution_client(settings, sandbox_state)
@@ -107,6 +108,7 @@ def create_app(config=None):
     register_routes(app)
     app.register_blueprint(threecx.bp)
     app.register_blueprint(intake.bp)
+    console.init_app(app)
     return app
 
 

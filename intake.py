@@ -29,6 +29,7 @@ import normalizer
 from errors import ApiError
 from store import InboundEvent
 from store import Instance
+from store import MessageReceipt
 from store import MessageStatus
 from store import SeenFact
 from store import Suppression
@@ -192,7 +193,11 @@ def advance_status(instance, event):
                    where=(MessageStatus.rank < event.status_rank))
                .returning(MessageStatus.id)
                .execute())
-    return bool(list(changed))
+    if not list(changed):
+        return False
+    MessageReceipt.create(instance=instance.id, message_id=event.message_id,
+                          rank=event.status_rank)
+    return True
 
 
 def handle_inbound(instance, event):

@@ -370,6 +370,8 @@ def pause_instance(instance_id, reason):
                       & (Instance.paused == False))  # noqa: E712
                .execute())
     if changed:
+        store.PauseRecord.create(instance=instance_id, action="pause",
+                                 reason=reason[:250], actor="breaker")
         log.warning("instance=%s paused for review: %s", instance_id, reason)
     return bool(changed)
 
