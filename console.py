@@ -582,7 +582,8 @@ def delivery_detail(delivery_id):
     row = reports.find_delivery(delivery_id, g.scope)
     if row is None:
         abort(404)
-    return page("delivery.html", d=row)
+    return page("delivery.html", d=row,
+                attempts=reports.delivery_attempts(row.id))
 
 
 @bp.post("/webhooks/deliveries/<int:delivery_id>/replay")

@@ -23,6 +23,7 @@ from store import ApiKey
 from store import BaseModel
 from store import Customer
 from store import Delivery
+from store import DeliveryAttempt
 from store import Event
 from store import Instance
 from store import MessageLog
@@ -566,6 +567,12 @@ def find_delivery(delivery_id, customer_id=None):
     if customer_id is not None:
         query = query.where(WebhookEndpoint.customer == customer_id)
     return query.first()
+
+
+def delivery_attempts(delivery_id, limit=100):
+    return list(DeliveryAttempt.select().where(
+        DeliveryAttempt.delivery == delivery_id).order_by(
+        DeliveryAttempt.id.desc()).limit(limit))
 
 
 def pause_history(instance_id, limit=20):

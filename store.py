@@ -266,6 +266,19 @@ class MessageReceipt(BaseModel):
         indexes = ((("instance", "message_id"), False),)
 
 
+class DeliveryAttempt(BaseModel):
+    """One try of a webhook delivery and its answer, for the console."""
+    delivery = ForeignKeyField(Delivery, index=False, on_delete="CASCADE")
+    attempt = IntegerField()
+    status_code = IntegerField(null=True)
+    error = CharField(null=True)
+    duration_ms = IntegerField(null=True)
+    at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("delivery", "id"), False),)
+
+
 class PauseRecord(BaseModel):
     """Every pause and resume of an instance, with who and why."""
     instance = ForeignKeyField(Instance, index=False, on_delete="CASCADE")
@@ -281,7 +294,7 @@ class PauseRecord(BaseModel):
 MODELS = [Customer, ApiKey, Instance, MessageLog, QuotaCounter, Suppression,
           IdempotencyRecord, ConversationWindow, WebhookEndpoint, Event,
           Delivery, InboundEvent, SeenFact, MessageStatus, MessageReceipt,
-          PauseRecord]
+          PauseRecord, DeliveryAttempt]
 WINDOW_HOURS = 24
 
 

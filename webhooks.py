@@ -398,6 +398,7 @@ class Dispatcher:
             ATTEMPT_HEADER: str(delivery.attempts),
         }
         status, error, retry_after = None, None, None
+        started = time.monotonic()
         try:
             response = self._session().post(
                 endpoint.url, data=body, headers=headers,
@@ -415,6 +416,11 @@ class Dispatcher:
         except requests.RequestException as exc:
             error = "connection error: %s" % type(exc).__name__
             self._back_off(endpoint)
+        db.execute_sql(
+            "INSERT INTO deliveryattempt (delivery_id, attempt, "
+            "status_code, error, duration_ms, at) VALUES (?, ?, ?, ?, ?, ?)",
+            (delivery.id, delivery.attempts, status, error,
+             int((time.monotonic() - started) * 1000), str(utcnow())))
         if status is not None and 200 <= status < 300:
             self._finish(delivery, "delivered", status)
             if endpoint.blocked_until is not None:

@@ -4,6 +4,7 @@
   ``/console/``, their server-side sessions, and the cookie-signing key
   every worker and host shares.
 - ``apikey.label``: where a key is used, chosen when it is created.
+- ``deliveryattempt``: each try of a webhook delivery and its answer.
 - ``pauserecord``: every pause and resume of a number, who and why.
 - ``messagereceipt``: when a sent message reached delivered / read, for
   its timeline.
@@ -99,6 +100,26 @@ class PauseRecord(Model):
         indexes = ((("instance", "id"), False),)
 
 
+class Delivery(Model):
+    """Referenced only; not created here."""
+
+    class Meta:
+        table_name = "delivery"
+
+
+class DeliveryAttempt(Model):
+    delivery = ForeignKeyField(Delivery, index=False, on_delete="CASCADE")
+    attempt = IntegerField()
+    status_code = IntegerField(null=True)
+    error = CharField(null=True)
+    duration_ms = IntegerField(null=True)
+    at = DateTimeField(default=_now)
+
+    class Meta:
+        table_name = "deliveryattempt"
+        indexes = ((("delivery", "id"), False),)
+
+
 class UsageDay(Model):
     day = DateField(unique=True)
     computed_at = DateTimeField(default=_now)
@@ -121,7 +142,7 @@ class UsageCount(Model):
 
 def upgrade(m):
     m.create_tables(Operator, ConsoleSession, ConsoleSecret, MessageReceipt,
-                    PauseRecord, UsageDay, UsageCount)
+                    PauseRecord, DeliveryAttempt, UsageDay, UsageCount)
     m.add_column("apikey", "label", CharField(default=""))
     m.create_index("messagelog", ["created_at"])
     m.create_index("messagelog", ["phone", "id"])

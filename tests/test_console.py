@@ -2,6 +2,7 @@
 sign-in, sessions, CSRF, headers, scoping, and every page's data."""
 import datetime
 import re
+import time
 
 import pytest
 import requests
@@ -438,6 +439,14 @@ def test_webhook_secret_once_test_event_and_dead_replay(app, user, two,
     assert answer.status_code == 302
     receiver.wait_for(lambda r: r.events("webhook.test"))
     assert receiver.received[0]["valid"] is True
+    test_delivery = answer.headers["Location"]
+    for _ in range(100):
+        html = user.get(test_delivery).get_data(True)
+        if "Not tried yet" not in html:
+            break
+        time.sleep(0.05)
+    assert re.search(r"<td>1</td><td><time[^>]+>[^<]+</time></td><td>200 ",
+                     html), html
     # A dead letter: replayed from the console, it is delivered.
     with store.db.connection_context():
         event = store.Event.create(uid="evt_dead", customer=endpoint.customer,
