@@ -202,12 +202,16 @@ def content_rules():
 
 
 def numbers_module():
-    """Issue 11's number lifecycle module, when it is installed."""
+    """The number lifecycle module (``whatsapp_numbers``), when present."""
     try:
-        module = importlib.import_module("numbers")
+        module = importlib.import_module("whatsapp_numbers")
     except ImportError:
         return None
     return module if hasattr(module, "connect_number") else None
+
+
+def number_error(module):
+    return getattr(module, "NumberError", ())
 
 
 # -- sign-in ---------------------------------------------------------------
@@ -284,11 +288,7 @@ def numbers_create():
         customer_id = pick_customer()
         name = request.form.get("name", "").strip()
         module.create_number(customer_id, name)
-    except ActionError as exc:
-        flash_error(exc)
-    except Exception as exc:  # numbers' own errors: shown, not raised
-        if type(exc).__module__ != module.__name__:
-            raise
+    except (ActionError, number_error(module)) as exc:
         flash_error(exc)
     if getattr(g, "error", None):
         return page("numbers.html", rows=reports.instances(g.scope),
@@ -345,9 +345,7 @@ def number_action(instance_id, action):
                 "restart": "restart_number", "delete": "delete_number",
                 "sync-webhook": "sync_webhook"}[action]
         getattr(module, func)(row.id)
-    except Exception as exc:
-        if type(exc).__module__ != module.__name__:
-            raise
+    except number_error(module) as exc:
         flash_error(exc)
         return page("number.html", row=Instance.get_or_none(
             Instance.id == row.id) or row,
@@ -383,9 +381,7 @@ def connect_status(row):
             return {"state": "open"}
         return module.connect_number(
             row.id, request.args.get("pairing_phone") or None)
-    except Exception as exc:
-        if type(exc).__module__ != module.__name__:
-            raise
+    except number_error(module) as exc:
         return {"state": "error", "error": str(exc)}
 
 
@@ -571,7 +567,7 @@ def deliveries_list():
     if status not in (None, "pending", "failed", "dead", "delivered"):
         abort(404)
     rows, next_before = reports.deliveries(
-        g.scope, status, request.args.get("endpoint", type=int),
+        g.scope, status, request.args.get("endpoint_id", type=int),
         request.args.get("before", type=int))
     return page("deliveries.html", rows=rows, status=status,
                 next_before=next_before)
