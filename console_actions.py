@@ -10,6 +10,7 @@ import json
 import uuid
 from urllib.parse import urlparse
 
+import sending
 import store
 import threecx
 import webhooks
@@ -18,8 +19,6 @@ from store import ApiKey
 from store import Customer
 from store import Delivery
 from store import Event
-from store import Instance
-from store import PauseRecord
 from store import Suppression
 from store import WebhookEndpoint
 from store import db
@@ -35,24 +34,16 @@ class ActionError(ValueError):
 # -- instances -------------------------------------------------------------
 
 def pause_instance(instance_id, reason, actor):
+    """Pause sending (the guard answers 423) and record who and why."""
     reason = (reason or "").strip()
     if not reason:
         raise ActionError("Say why the number is paused.")
-    with db.atomic():
-        Instance.update(paused=True, paused_reason=reason[:250],
-                        paused_at=utcnow()).where(
-            Instance.id == instance_id).execute()
-        PauseRecord.create(instance=instance_id, action="pause",
-                           reason=reason[:250], actor=actor)
+    if not sending.pause_instance(instance_id, reason, by=actor):
+        raise ActionError("The number is already paused.")
 
 
-def resume_instance(instance_id, actor, reason=None):
-    with db.atomic():
-        Instance.update(paused=False, paused_reason=None,
-                        paused_at=None).where(
-            Instance.id == instance_id).execute()
-        PauseRecord.create(instance=instance_id, action="resume",
-                           reason=(reason or "")[:250] or None, actor=actor)
+def resume_instance(instance_id, actor, note=None):
+    sending.resume_instance(instance_id, by=actor, note=note)
 
 
 # -- customers -------------------------------------------------------------

@@ -54,6 +54,7 @@ def base_config(tmp_path, sandbox):
         "THROTTLE_INSTANCE_PER_SECOND": 1000,
         "THROTTLE_INSTANCE_PER_MINUTE": 10000,
         "THROTTLE_RECIPIENT_PER_DAY": 10000,
+        "STATE_REFRESH_SECONDS": 0,
     }
 
 
@@ -73,6 +74,8 @@ def make_app(base_config):
         state = app.extensions["gateway"]
         if state["dispatcher"]:
             state["dispatcher"].stop()
+        if state.get("refresher"):
+            state["refresher"].stop()
         if state["sandbox"]:
             state["sandbox"].close()
         state["evolution"].close()
