@@ -535,3 +535,96 @@ def test_console_never_counts_the_whole_log():
                              source):
         assert "WHERE id >=" in match.group(1)
     assert "MessageLog.select().count()" not in source
+
+
+def test_numbers_page_creates_connects_logs_out_and_deletes(make_app, sandbox):
+    app = make_app(PUBLIC_URL="http://127.0.0.1:9")
+    a = create_account(name="Acme")
+    b = create_account(name="Beta", instance_name="beta-line",
+                       evolution_instance="evo-beta")
+    with store.db.connection_context():
+        console_auth.create_operator("it@acme.example", PASSWORD,
+                                     customer_id=a.customer_id)
+    user = Browser(app)
+    user.login("it@acme.example")
+    assert user.post("/console/numbers", {"name": "12345"}
+                     ).status_code == 400  # the lifecycle's own error
+    assert user.post("/console/numbers", {"name": "sales-line"}
+                     ).status_code == 302
+    with store.db.connection_context():
+        row = store.Instance.get(store.Instance.name == "sales-line")
+    assert row.customer_id == a.customer_id
+    path = "/console/numbers/%d" % row.id
+    answer = user.post(path + "/connect")
+    assert answer.status_code == 302
+    page = user.get(answer.headers["Location"]).get_data(True)
+    assert 'class="qr" src="data:image/png;base64,' in page
+    assert "data-refresh" in page
+    status = user.get(path + "/connect/status").get_data(True)
+    assert "data-done" not in status
+    # A pairing code instead of a QR, for a number not yet connecting.
+    user.post("/console/numbers", {"name": "pair-line"})
+    with store.db.connection_context():
+        pair = store.Instance.get(store.Instance.name == "pair-line")
+    answer = user.post("/console/numbers/%d/connect" % pair.id,
+                       {"pairing_phone": PHONE})
+    page = user.get(answer.headers["Location"]).get_data(True)
+    assert re.search(r'class="code">[A-Z0-9]{8}<', page), page
+    import requests as http
+    assert http.post(sandbox.url + "/_sandbox/scan/sales-line", json={},
+                     headers={"apikey": sandbox.state.api_key},
+                     timeout=10).status_code == 201
+    assert "data-done" in user.get(path + "/connect/status").get_data(True)
+    assert "state-open" in user.get("/console/numbers").get_data(True)
+    assert user.post(path + "/logout").status_code == 302
+    with store.db.connection_context():
+        assert store.Instance.get_by_id(row.id).connection_state == "close"
+    # Another customer's number: every action is 404 and changes nothing.
+    for action in ("connect", "refresh", "logout", "restart", "delete"):
+        assert user.post("/console/numbers/%d/%s" % (b.instance_id, action)
+                         ).status_code == 404
+    assert user.get("/console/numbers/%d/connect" % b.instance_id
+                    ).status_code == 404
+    assert user.post(path + "/delete").status_code == 302
+    with store.db.connection_context():
+        assert store.Instance.get_or_none(store.Instance.id == row.id) \
+            is None
+        assert store.Instance.get_or_none(
+            store.Instance.id == b.instance_id) is not None
+
+
+class FormControls(__import__("html.parser").parser.HTMLParser):
+    """Collects form controls and the ids labels point at."""
+
+    def __init__(self):
+        super().__init__()
+        self.controls, self.labelled, self.depth = [], set(), 0
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "label":
+            self.depth += 1
+            if attrs.get("for"):
+                self.labelled.add(attrs["for"])
+        if tag in ("input", "select", "textarea") and attrs.get(
+                "type") not in ("hidden", "submit"):
+            self.controls.append((attrs.get("id"), attrs.get("name"),
+                                  self.depth > 0 or "aria-label" in attrs))
+
+    def handle_endtag(self, tag):
+        if tag == "label":
+            self.depth -= 1
+
+
+def test_every_form_control_has_a_label(admin, two):
+    a, _ = two
+    for path in ("/console/", "/console/numbers",
+                 "/console/numbers/%d" % a.instance_id, "/console/customers",
+                 "/console/customers/%d" % a.customer_id, "/console/keys",
+                 "/console/messages", "/console/suppressions",
+                 "/console/webhooks", "/console/3cx", "/console/account",
+                 "/console/login"):
+        parser = FormControls()
+        parser.feed(admin.get(path).get_data(True))
+        for ident, name, wrapped in parser.controls:
+            assert wrapped or ident in parser.labelled, (path, name)
