@@ -86,6 +86,9 @@ def init_app(app):
                 response.headers.setdefault(name, value)
         if request.path.startswith("/console"):
             response.headers["Cache-Control"] = "no-store"
+            if auth.request_is_tls():
+                response.headers.setdefault(
+                    "Strict-Transport-Security", "max-age=31536000")
         return response
 
 
@@ -219,6 +222,8 @@ def number_error(module):
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     if request.method == "GET":
+        if g.operator is not None:
+            return redirect(url_for("console.overview"))
         return page("login.html")
     email = request.form.get("email", "")
     try:

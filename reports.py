@@ -282,7 +282,9 @@ def build_timeline(row):
     steps = [("accepted", row.created_at, "Received by the gateway")]
     if row.outcome == "refused":
         steps.append(("refused", row.completed_at or row.created_at,
-                      "Refused by a guard: %s" % (row.error_code or "")))
+                      "Refused by a guard: %s%s" % (
+                          row.error_code or "",
+                          " (rule %s)" % row.reason if row.reason else "")))
         return steps
     if row.outcome in ("failed", "unknown"):
         steps.append((row.outcome, row.completed_at,

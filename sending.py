@@ -360,11 +360,14 @@ def release_quota(customer, now):
 
 
 def record_refusal(customer, instance, phone, text, purpose, source, error):
-    """Log a send the guards refused, with its error code."""
+    """Log a send the guards refused, with its error code (and the rule
+    that refused it, when the guard names one)."""
+    rule = error.details.get("rule") or error.details.get("reason")
     MessageLog.create(
         customer=customer.id, instance=instance.id if instance else None,
         phone=phone, purpose=purpose if isinstance(purpose, str) else None,
         source=source, outcome="refused", error_code=error.code,
+        reason=str(rule)[:250] if rule else None,
         message_text=text, completed_at=utcnow())
 
 

@@ -173,8 +173,9 @@ def test_security_headers_and_cookie_flags(app, two):
     # Behind nginx with TLS (a trusted proxy says https): Secure.
     tls = Browser(app, REMOTE_ADDR="127.0.0.1")
     tls.environ["HTTP_X_FORWARDED_PROTO"] = "https"
-    cookie = tls.login("admin@example.com").headers["Set-Cookie"]
-    assert "; Secure" in cookie
+    answer = tls.login("admin@example.com")
+    assert "; Secure" in answer.headers["Set-Cookie"]
+    assert "max-age" in answer.headers["Strict-Transport-Security"]
     # The same header from an untrusted peer is not believed.
     spoof = Browser(app, REMOTE_ADDR="203.0.113.5")
     spoof.environ["HTTP_X_FORWARDED_PROTO"] = "https"
@@ -344,6 +345,7 @@ def test_message_log_filters_pages_and_detail(app, admin, two):
     assert admin.get("/console/messages?day=not-a-day").status_code == 400
     detail = admin.get("/console/messages/%d" % seen[0]).get_data(True)
     assert "accepted" in detail and "refused" in detail
+    assert "forbidden_purpose" in detail  # the rule that refused it
     detail = admin.get("/console/messages/%d" % seen[1]).get_data(True)
     assert "Your order #2041 has been shipped." in detail
     assert '<time datetime="' in detail
