@@ -683,3 +683,9 @@ def threecx_template(integration_id):
     return Response(body, mimetype="application/xml", headers={
         "Content-Disposition": "attachment; filename=whatsapp-gateway-"
                                "3cx-%d.xml" % row.id})
+
+
+@bp.route("/<path:rest>", methods=["GET", "POST"])
+def unknown(rest):
+    """A console URL that does not exist: the console's 404 page."""
+    abort(404)

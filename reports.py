@@ -340,7 +340,7 @@ def _count_range(start, end, customer_id=None):
     ids = _id_range(start, end)
     if ids is None:
         return []
-    sql = ("SELECT customer_id, outcome, COALESCE(error_code, ''), "
+    sql = ("SELECT +customer_id, outcome, COALESCE(error_code, ''), "
            "COUNT(*) FROM messagelog WHERE id >= ?")
     params = [ids[0]]
     if ids[1] is not None:

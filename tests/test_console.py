@@ -630,3 +630,13 @@ def test_every_form_control_has_a_label(admin, two):
         parser.feed(admin.get(path).get_data(True))
         for ident, name, wrapped in parser.controls:
             assert wrapped or ident in parser.labelled, (path, name)
+
+
+def test_unknown_console_pages_are_the_consoles_404(admin, client, two):
+    answer = admin.get("/console/no/such/page")
+    assert answer.status_code == 404
+    assert "Not found" in answer.get_data(True)
+    assert answer.headers["Content-Type"].startswith("text/html")
+    assert client.get("/console/nope").status_code == 302  # sign in first
+    api = client.get("/api/nope")
+    assert api.status_code == 404 and api.get_json()["error"] == "not_found"
