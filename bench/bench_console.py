@@ -57,10 +57,10 @@ def build(path, rows, rng):
             monthly_limit=2000000,
             plan_active_until=datetime.date.today()
             + datetime.timedelta(days=90)) for n in range(1, 6)]
-        instances = [store.Instance.create(
-            customer=customers[n % 5], name="line-%d" % n,
-            evolution_instance="evo-%d" % n, connection_state="open")
-            for n in range(10)]
+        for n in range(10):
+            store.Instance.create(
+                customer=customers[n % 5], name="line-%d" % n,
+                evolution_instance="evo-%d" % n, connection_state="open")
         for c in customers:
             store.create_api_key(c.id, "bench")
         console_auth.create_operator("ops@bench.example", PASSWORD)

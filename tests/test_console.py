@@ -5,7 +5,6 @@ import re
 import time
 
 import pytest
-import requests
 
 import console_auth
 import store

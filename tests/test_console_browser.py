@@ -7,7 +7,6 @@ Skipped only when Chromium is missing on a developer's machine; in CI
 writes the README's screenshots to ``docs/screenshots/``.
 """
 import os
-import re
 import shutil
 import threading
 import time
@@ -243,11 +242,8 @@ def test_operator_journey_in_a_real_browser(live, browser, receiver,
 
 
 def number_lifecycle_available():
-    try:
-        import whatsapp_numbers  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    import importlib.util
+    return importlib.util.find_spec("whatsapp_numbers") is not None
 
 
 @pytest.mark.skipif(not number_lifecycle_available(),
