@@ -375,6 +375,17 @@ def test_users_without_text_permission_do_not_see_text(app, two):
         log_id = store.MessageLog.select().first().id
     html = viewer.get("/console/messages/%d" % log_id).get_data(True)
     assert "has been shipped" not in html
+    # Nor through a webhook event's body (inbound messages carry text).
+    endpoint = create_endpoint(a.customer_id, "https://hooks.example/x")
+    with store.db.connection_context():
+        event = store.Event.create(
+            uid="evt_in", customer=a.customer_id, name="message.received",
+            payload='{"text": "my inbound words"}')
+        delivery = store.Delivery.create(event=event, endpoint=endpoint,
+                                         status="dead")
+    page = viewer.get("/console/webhooks/deliveries/%d" % delivery.id)
+    assert page.status_code == 200
+    assert "my inbound words" not in page.get_data(True)
 
 
 def test_delivered_and_read_receipts_make_the_timeline(app, admin, two,
