@@ -650,3 +650,44 @@ def test_unknown_console_pages_are_the_consoles_404(admin, client, two):
     assert client.get("/console/nope").status_code == 302  # sign in first
     api = client.get("/api/nope")
     assert api.status_code == 404 and api.get_json()["error"] == "not_found"
+
+
+def test_sessions_and_login_limits_hold_across_gunicorn_workers(
+        serve_gateway):
+    """Sessions are rows, the cookie key is in the database and failures
+    are counted in the shared limits storage: every worker agrees."""
+    import requests as http
+    create_account()
+    with store.db.connection_context():
+        console_auth.create_operator("ops@example.com", PASSWORD)
+    server = serve_gateway(workers=3)
+    url = server.url
+
+    def form_token(session, path):
+        return csrf_of(session.get(url + path, timeout=10).text)
+
+    with http.Session() as browser:
+        answer = browser.post(url + "/console/login", data={
+            "email": "ops@example.com", "password": PASSWORD,
+            "csrf_token": form_token(browser, "/console/login")},
+            allow_redirects=False, timeout=10)
+        assert answer.status_code == 302
+        # Many requests, spread over the workers: all signed in.
+        for _ in range(12):
+            page = browser.get(url + "/console/keys", allow_redirects=False,
+                               timeout=10)
+            assert page.status_code == 200
+        browser.post(url + "/console/logout", data={
+            "csrf_token": form_token(browser, "/console/account")},
+            timeout=10)
+        for _ in range(6):
+            assert browser.get(url + "/console/keys", allow_redirects=False,
+                               timeout=10).status_code == 302
+    with http.Session() as guesser:
+        codes = []
+        for _ in range(console_auth.FAILURES_PER_ACCOUNT.amount + 1):
+            codes.append(guesser.post(url + "/console/login", data={
+                "email": "ops@example.com", "password": "not the password",
+                "csrf_token": form_token(guesser, "/console/login")},
+                timeout=10).status_code)
+    assert codes == [401] * console_auth.FAILURES_PER_ACCOUNT.amount + [429]
