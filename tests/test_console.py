@@ -691,3 +691,72 @@ def test_sessions_and_login_limits_hold_across_gunicorn_workers(
                 "csrf_token": form_token(guesser, "/console/login")},
                 timeout=10).status_code)
     assert codes == [401] * console_auth.FAILURES_PER_ACCOUNT.amount + [429]
+
+
+# Tables that grow with traffic: a console query may only walk them
+# through an index, or in primary-key order under a LIMIT (a keyset page).
+BIG_TABLES = ("messagelog", "event", "delivery", "deliveryattempt",
+              "messagereceipt", "suppression", "inboundevent",
+              "threecxevent", "pauserecord", "usagecount")
+KEYSET = re.compile(r"ORDER BY [\"\w.]*\bid\"? DESC LIMIT", re.IGNORECASE)
+
+
+def test_console_pages_walk_indexes_only(app, admin, user, two, receiver,
+                                         monkeypatch):
+    import sqlite3
+    a, b = two
+    if store.db.obj.engine != "sqlite":
+        pytest.skip("SQLite's plans (PostgreSQL plans from statistics)")
+    client = app.test_client()
+    for n in range(3):
+        send(client, a, phone="+96650123456%d" % n)
+    send(client, a, message_purpose="marketing")
+    endpoint = create_endpoint(a.customer_id, receiver.url)
+    admin.post("/console/webhooks/%d/test" % endpoint.id)
+    statements = set()
+    database = store.db.obj
+    database.close_all()
+    original = database._connect
+
+    def traced_connect():
+        connection = original()
+        connection.set_trace_callback(statements.add)
+        return connection
+    monkeypatch.setattr(database, "_connect", traced_connect)
+    with store.db.connection_context():
+        log_id = store.MessageLog.select().first().id
+        delivery_id = store.Delivery.select().first().id
+    pages = ["/console/", "/console/numbers", "/console/messages",
+             "/console/numbers/%d" % a.instance_id,
+             "/console/messages?outcome=refused",
+             "/console/messages?purpose=support&outcome=sent",
+             "/console/messages?phone=%2B966501234561",
+             "/console/messages?instance=support-line",
+             "/console/messages?day=" + store.utcnow().date().isoformat(),
+             "/console/messages?before=3&customer_id=%d" % a.customer_id,
+             "/console/messages/%d" % log_id, "/console/suppressions",
+             "/console/webhooks", "/console/webhooks/deliveries",
+             "/console/webhooks/deliveries?status=dead",
+             "/console/webhooks/deliveries/%d" % delivery_id,
+             "/console/keys", "/console/customers", "/console/3cx"]
+    for browser in (admin, user):
+        for path in pages:
+            assert browser.get(path).status_code == 200, path
+    store.db.close_all()
+    conn = sqlite3.connect(app.extensions["gateway"]["db_path"])
+    checked, scans = 0, []
+    try:
+        for sql in sorted(statements):
+            if not sql.lstrip().upper().startswith(("SELECT", "WITH")):
+                continue
+            checked += 1
+            for row in conn.execute("EXPLAIN QUERY PLAN " + sql):
+                match = re.match(r"SCAN (\w+)(?! USING (?:COVERING )?"
+                                 r"INDEX \S+ \()", row[3])
+                if match and match.group(1) in BIG_TABLES \
+                        and not KEYSET.search(sql):
+                    scans.append((sql, row[3]))
+    finally:
+        conn.close()
+    assert checked > 20
+    assert not scans, "\n".join("%s\n    %s" % s for s in scans)
