@@ -86,13 +86,6 @@ def _get(model, ident, label):
     return row
 
 
-def _get_instance(ref):
-    row = store.find_instance(ref)
-    if row is None:
-        raise UsageError("no instance %r" % ref)
-    return row
-
-
 def cmd_init_db(args, settings):
     _print({"database": store.describe_database(settings.DATABASE_URL)})
 

@@ -12,7 +12,6 @@ import sys
 import time
 
 import gateway
-import sending
 import store
 import whatsapp_numbers
 from store import Instance
@@ -42,7 +41,11 @@ def add_instances_commands(sub, parser_class, positive_int, url_type):
                    "global key when omitted)")
     p.set_defaults(func=cmd_create)
 
-    instances.add_parser("list").set_defaults(func=cmd_list)
+    p = instances.add_parser("list", help="every instance, its state "
+                             "asked from Evolution")
+    p.add_argument("--cached", action="store_true",
+                   help="show the stored states without asking Evolution")
+    p.set_defaults(func=cmd_list)
 
     p = instances.add_parser(
         "connect", help="show the QR code (or a pairing code) and wait "
@@ -133,6 +136,9 @@ def cmd_create(args, settings):
 
 
 def cmd_list(args, settings):
+    if not args.cached and settings.EVOLUTION_URL:
+        # What Evolution says now, not what it said last time.
+        build_service(settings).refresh_all()
     _print([store.instance_to_dict(i)
             for i in Instance.select().order_by(Instance.id)])
 
@@ -211,15 +217,12 @@ def show_code(result):
 
 def cmd_pause(args, settings):
     row = _get_instance(args.instance)
-    sending.pause_instance(row.id, args.reason, by="operator")
-    _print({"id": row.id, "name": row.name, "paused": True,
-            "reason": args.reason})
+    _print(whatsapp_numbers.pause_number(row.id, args.reason))
 
 
 def cmd_resume(args, settings):
     row = _get_instance(args.instance)
-    sending.resume_instance(row.id)
-    _print({"id": row.id, "name": row.name, "paused": False})
+    _print(whatsapp_numbers.resume_number(row.id))
 
 
 def cmd_evolution_webhook(args, settings):
@@ -229,8 +232,7 @@ def cmd_evolution_webhook(args, settings):
     if not base:
         raise UsageError("--base-url or GATEWAY_PUBLIC_URL is needed")
     service = whatsapp_numbers.NumberService(settings, None)
-    hook = service.webhook_settings(row)
-    hook["url"] = "%s/webhooks/evolution/%s" % (base, row.name)
+    hook = service.webhook_settings(row, base)
     _print({
         "evolution_url": "%s/webhook/set/%s" % (
             settings.EVOLUTION_URL or "<GATEWAY_EVOLUTION_URL>",

@@ -218,8 +218,13 @@ class EvolutionClient:
 
     def restart(self, name, token=""):
         """``POST /instance/restart/{name}``."""
-        return self._lifecycle("POST", "/instance/restart/"
-                               + quote(name, safe=""), token)
+        payload = self._lifecycle("POST", "/instance/restart/"
+                                  + quote(name, safe=""), token)
+        if isinstance(payload, dict) and payload.get("error") is True:
+            # restartInstance answers its failures as 200.
+            raise EvolutionError(UPSTREAM_ERROR, "failed", 200, str(
+                payload.get("message") or "restart failed"))
+        return payload
 
     def delete_instance(self, name, token=""):
         """``DELETE /instance/delete/{name}``."""
@@ -369,8 +374,8 @@ def describe_error(payload, response):
         elif item is not None:
             parts.append(str(item))
     text = "; ".join(parts) or (response.reason or "no message")
-    return "Evolution answered HTTP %d: %s" % (response.status_code,
-                                              text[:300])
+    return "Evolution answered HTTP %d: %s" % (
+        response.status_code, text[:300])
 
 
 def _json_or_none(response):

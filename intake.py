@@ -43,7 +43,6 @@ from errors import ApiError
 from store import ConversationWindow
 from store import Instance
 from store import MessageReceipt
-from store import MessageLog
 from store import Suppression
 from store import db
 from store import find_instance
@@ -52,6 +51,7 @@ from store import phone_for_lid
 from store import remember_lid
 from store import utcnow
 from webhooks import emit_event
+from webhooks import log_row_for
 
 log = logging.getLogger(__name__)
 
@@ -180,10 +180,11 @@ def process_envelope(instance, envelope):
         if event.message_id and event.event in RECEIPT_EVENTS:
             row = log_row_for(instance.id, event.message_id)
             if row:
-                payload["log_id"] = row.id
-                if event.lid and row.phone:
+                log_id, sent_to = row
+                payload["log_id"] = log_id
+                if event.lid and sent_to:
                     # A receipt from the LID of a number we sent to.
-                    learn_pair(instance.customer_id, event.lid, row.phone)
+                    learn_pair(instance.customer_id, event.lid, sent_to)
         event = resolve_lid(instance, event, payload)
         if event.event in GONE_STATES:
             set_state(instance, GONE_STATES[event.event])
@@ -225,14 +226,6 @@ def learn_pair(customer_id, lid, phone):
 def set_state(instance, state):
     Instance.update(connection_state=state).where(
         Instance.id == instance.id).execute()
-
-
-def log_row_for(instance_id, message_id):
-    """The send log row (id, phone) of a WhatsApp message id we sent."""
-    return (MessageLog.select(MessageLog.id, MessageLog.phone)
-            .where((MessageLog.instance == instance_id)
-                   & (MessageLog.evolution_message_id == message_id))
-            .first())
 
 
 def resolve_lid(instance, event, payload):

@@ -56,8 +56,9 @@ number (``identity.canonical_phone``: Brazil with its ninth digit, Mexico
 without the 1) when the payload carries it, and the raw JID (e.g.
 ``...@lid``) otherwise, so a LID-only contact is never dropped; the intake
 then replaces a LID by the phone it learned for it, if any.  Every
-LID <-> phone pair a payload reveals is returned in ``pairs``.  ``timestamp`` is the message or call time when
-the payload carries one, else ``received_at``; the envelope ``date_time``
+LID <-> phone pair a payload reveals is returned in ``pairs``.
+``timestamp`` is the message or call time when the payload carries one,
+else ``received_at``; the envelope ``date_time``
 is never used because Evolution prints local time with a fake ``Z``.
 """
 from __future__ import annotations

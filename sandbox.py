@@ -20,39 +20,54 @@ a session and answers its QR (``{pairingCode, code, base64, count}``);
 ``auto_create`` (tests, the embedded default) an unknown instance named in a
 request is created already connected.
 
-Three modules: this one (state + Evolution routes), ``sandbox_control``
-(the ``/_sandbox/`` routes, global key only) and ``sandbox_webhooks``
-(envelopes and delivery).  Webhook delivery hook:
+Five modules along its seams: this one (state + Evolution routes),
+``sandbox_control`` (the ``/_sandbox/`` routes, global key only),
+``sandbox_webhooks`` (envelopes and delivery), ``sandbox_shapes``
+(validation and response bodies) and ``sandbox_http`` (the in-process
+adapter and the real server).  Webhook delivery hook:
 ``config["deliver"] = fn(url, headers, body)`` returns the HTTP status
 (``None`` counts as 200) or raises for a failed attempt (retried); it is
 called from the background webhook thread, never from the request.
 """
 
 import collections
-import datetime
-import io
 import json
 import logging
-import re
 import secrets
 import threading
 import time
 import uuid
-from urllib.parse import urlsplit
 
-import requests
-import segno
 from flask import Flask, Response, request
-from requests.adapters import BaseAdapter
-from requests.structures import CaseInsensitiveDict
-from requests.utils import get_encoding_from_headers
 from werkzeug.exceptions import HTTPException
-from werkzeug.http import HTTP_STATUS_CODES
-from werkzeug.serving import make_server
-from werkzeug.test import EnvironBuilder, run_wsgi_app
 
 import sandbox_webhooks
-from sandbox_webhooks import ACK_STEPS  # noqa: F401  (re-exported)
+from sandbox_http import DEADLINE_KEY
+from sandbox_shapes import ALL_EVENTS
+from sandbox_shapes import create_jid
+from sandbox_shapes import describe_qr
+from sandbox_shapes import digits_of
+from sandbox_shapes import make_error
+from sandbox_shapes import make_json
+from sandbox_shapes import new_qr
+from sandbox_shapes import now_iso
+from sandbox_shapes import build_sent_message
+from sandbox_shapes import describe_created
+from sandbox_shapes import describe_instance_v1
+from sandbox_shapes import describe_instance_v2
+from sandbox_shapes import describe_webhook_v1
+from sandbox_shapes import describe_webhook_v2
+from sandbox_shapes import node_json_error
+from sandbox_shapes import validate_send_text_v1
+from sandbox_shapes import validate_send_text_v2
+from sandbox_shapes import validate_webhook
+
+# The names other modules and tests use, wherever they now live.
+from sandbox_http import WSGIAdapter  # noqa: F401,E402
+from sandbox_http import main  # noqa: F401
+from sandbox_http import run_sandbox  # noqa: F401
+from sandbox_http import start_sandbox_thread  # noqa: F401
+from sandbox_webhooks import ACK_STEPS  # noqa: F401
 from sandbox_webhooks import build_webhook_headers  # noqa: F401
 from sandbox_webhooks import event_key  # noqa: F401
 from sandbox_webhooks import local_iso_with_z  # noqa: F401
@@ -61,9 +76,6 @@ from sandbox_webhooks import sign_hs256  # noqa: F401
 log = logging.getLogger(__name__)
 
 DEFAULT_API_KEY = "BQYHJGJHJ"  # Evolution's own default AUTHENTICATION_API_KEY
-# environ key: {"at": monotonic read deadline, "hit": bool}.  A dict, so
-# the flag survives run_wsgi_app's shallow copy of the environ.
-DEADLINE_KEY = "sandbox.deadline"
 
 DEFAULT_CONFIG = {
     "version": "2.3.6",  # "1.8.6" switches sendText to the v1 body/shape
@@ -85,20 +97,6 @@ DEFAULT_CONFIG = {
     "default_webhook": None,  # webhook dict given to auto-created instances
 }
 
-ALL_EVENTS = [
-    "APPLICATION_STARTUP", "QRCODE_UPDATED", "MESSAGES_SET",
-    "MESSAGES_UPSERT", "MESSAGES_EDITED", "MESSAGES_UPDATE",
-    "MESSAGES_DELETE", "SEND_MESSAGE", "SEND_MESSAGE_UPDATE",
-    "CONTACTS_SET", "CONTACTS_UPSERT", "CONTACTS_UPDATE", "PRESENCE_UPDATE",
-    "CHATS_SET", "CHATS_UPSERT", "CHATS_UPDATE", "CHATS_DELETE",
-    "GROUPS_UPSERT", "GROUP_UPDATE", "GROUP_PARTICIPANTS_UPDATE",
-    "CONNECTION_UPDATE", "LABELS_EDIT", "LABELS_ASSOCIATION", "CALL",
-    "TYPEBOT_START", "TYPEBOT_CHANGE_STATUS", "REMOVE_INSTANCE",
-    "LOGOUT_INSTANCE", "INSTANCE_CREATE", "INSTANCE_DELETE",
-    "STATUS_INSTANCE",
-]
-# Baileys' pairing codes: 8 characters from this alphabet.
-PAIRING_ALPHABET = "123456789ABCDEFGHJKLMNPQRSTVWXYZ"
 QR_LIMIT_MESSAGE = "QR code limit reached, please login again"
 
 
@@ -117,63 +115,6 @@ class DeadlineExceeded(Exception):
 
 # ---------------------------------------------------------------- helpers
 
-def now_iso():
-    """UTC ISO-8601 with milliseconds and Z, like Prisma timestamps."""
-    now = datetime.datetime.now(datetime.timezone.utc)
-    return now.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def new_message_id(v1=False):
-    """Baileys 7 ids are 3EB0 + 18 hex (22 chars); Baileys 6 BAE5 + 12."""
-    if v1:
-        return "BAE5" + secrets.token_hex(6).upper()
-    return "3EB0" + secrets.token_hex(9).upper()
-
-
-def create_jid(number, v1=False):
-    """Turn a `number` field into a JID like Evolution's createJid (3.4)."""
-    if not v1:
-        number = re.sub(r":\d+(?=@|$)", "", number)  # device suffix
-    if any(s in number for s in ("@g.us", "@s.whatsapp.net", "@lid",
-                                 "@broadcast")):
-        return number
-    number = re.sub(r"[ +()]", "", number)
-    number = re.split(r"[:@]", number, maxsplit=1)[0]
-    if "-" in number and len(number) >= 24:
-        return number + "@g.us"
-    digits = re.sub(r"\D", "", number)
-    if len(digits) >= 18:
-        return digits + "@g.us"
-    if len(digits) == 13 and digits[:2] in ("52", "54"):
-        digits = digits[:2] + digits[3:]
-    elif (len(digits) == 13 and digits.startswith("55")
-          and int(digits[2:4]) >= 31 and digits[4] == "9"
-          and digits[5] in "789"):
-        digits = digits[:4] + digits[5:]  # Brazil: drop the extra 9
-    return digits + "@s.whatsapp.net"
-
-
-def digits_of(value):
-    """Digits of the user part of a JID or number."""
-    return re.sub(r"\D", "", str(value).split("@")[0].split(":")[0])
-
-
-def make_json(payload, status=200):
-    """Compact JSON with Express's content type."""
-    body = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
-    return Response(body.encode("utf-8"), status=status,
-                    content_type="application/json; charset=utf-8")
-
-
-def make_error(status, message, reason=None):
-    """Evolution's error envelope; callers wrap `message` themselves."""
-    reason = reason or {
-        400: "Bad Request", 401: "Unauthorized", 403: "Forbidden",
-        404: "Not Found"}.get(status, "Internal Server Error")
-    return make_json({"status": status, "error": reason,
-                      "response": {"message": message}}, status)
-
-
 def pause(seconds):
     """Sleep, but stop at the in-process caller's read deadline."""
     deadline = request.environ.get(DEADLINE_KEY)
@@ -182,31 +123,6 @@ def pause(seconds):
         deadline["hit"] = True
         raise DeadlineExceeded()
     time.sleep(seconds)
-
-
-def new_qr(record, pairing_number=None):
-    """A fresh QR for `record` (mutated): Baileys' `ref,noiseKey,...` code.
-
-    The PNG is a real QR of the code, as Evolution renders it.
-    """
-    code = "2@%s,%s,%s,%s" % (
-        secrets.token_urlsafe(72), secrets.token_urlsafe(32),
-        secrets.token_urlsafe(32), secrets.token_urlsafe(16))
-    if pairing_number:
-        record["pairing_code"] = "".join(
-            secrets.choice(PAIRING_ALPHABET) for _ in range(8))
-    record["qr"] = {"code": code, "base64": segno.make(
-        code, error="l").png_data_uri(scale=4)}
-    record["qr_count"] = record.get("qr_count", 0) + 1
-    return describe_qr(record)
-
-
-def describe_qr(record):
-    """`{pairingCode, code, base64, count}` of Evolution's qrCode getter."""
-    qr = record.get("qr") or {}
-    return {"pairingCode": record.get("pairing_code"),
-            "code": qr.get("code"), "base64": qr.get("base64"),
-            "count": record.get("qr_count", 0)}
 
 
 # ------------------------------------------------------------------ state
@@ -239,6 +155,17 @@ class SandboxState:
             self.closed_instances = set()
             self.fail_next = None
             self.sent = collections.OrderedDict()
+            self.lids = {}  # phone JID -> LID JID of LID-addressed contacts
+
+    def set_lid(self, phone, lid):
+        """Make `phone` a LID-addressed contact: sends to it answer (and
+        are receipted) with `lid` as remoteJid, as 2.3.6 does."""
+        with self.lock:
+            self.lids[create_jid(str(phone))] = lid
+
+    def lid_for(self, jid):
+        with self.lock:
+            return self.lids.get(jid, jid)
 
     def add_instance(self, name, token=None, state="open", owner_jid=None,
                      webhook=None):
@@ -355,7 +282,9 @@ class SandboxState:
         return data
 
     def close_session(self, name, reason=401):
-        """Closed for good (logged out 401, forbidden 403, ...)."""
+        """Closed for good (logged out 401, forbidden 403, ...): as
+        ``connectionUpdate`` does, `status.instance`, `logout.instance`
+        (the monitor's), then `connection.update` ``close``."""
         stamp = now_iso()
         disconnection = {"statusCode": reason}
         with self.lock:
@@ -368,6 +297,7 @@ class SandboxState:
             "instance": name, "status": "closed", "disconnectionAt": stamp,
             "disconnectionReasonCode": reason,
             "disconnectionObject": json.dumps(disconnection)})
+        self.emit(name, "logout.instance", None)
         data = {"instance": name, "state": "close", "statusReason": reason}
         self.emit(name, "connection.update", data)
         return data
@@ -488,65 +418,6 @@ class SandboxState:
     def close(self):
         """Stop background delivery and close its HTTP session."""
         self.worker.close()
-
-
-# ------------------------------------------------------------- validation
-
-def validate_send_text_v2(body):
-    """Schema errors of textMessageSchema (v2), one string each."""
-    errors = [f'instance requires property "{f}"'
-              for f in ("number", "text") if f not in body]
-    if "number" in body and not isinstance(body["number"], str):
-        errors.append("Invalid format")
-    if "text" in body and not isinstance(body["text"], str):
-        errors.append("text is not of a type(s) string")
-    if "delay" in body and (not isinstance(body["delay"], int)
-                            or isinstance(body["delay"], bool)):
-        errors.append("Enter a value in milliseconds")
-    for flag in ("linkPreview", "mentionsEveryOne"):
-        if flag in body and not isinstance(body[flag], bool):
-            errors.append(f"{flag} is not of a type(s) boolean")
-    mentioned = body.get("mentioned")
-    if "mentioned" in body and not (
-            isinstance(mentioned, list) and mentioned
-            and len(set(map(str, mentioned))) == len(mentioned)
-            and all(isinstance(m, str) and re.match(r"^\d+", m)
-                    for m in mentioned)):
-        errors.append('"mentioned" must be an array of numeric strings')
-    if "quoted" in body:
-        quoted = body["quoted"]
-        if not isinstance(quoted, dict):
-            errors.append("quoted is not of a type(s) object")
-        elif not isinstance(quoted.get("key"), dict):
-            errors.append('quoted requires property "key"')
-        elif not quoted["key"].get("id"):
-            errors.append('quoted.key requires property "id"')
-    return errors
-
-
-def validate_send_text_v1(body):
-    """Schema errors of the v1 textMessageSchema."""
-    errors = [f'instance requires property "{f}"'
-              for f in ("number", "textMessage") if f not in body]
-    if "number" in body and not isinstance(body["number"], str):
-        errors.append("Invalid format")
-    message = body.get("textMessage")
-    if "textMessage" in body:
-        if not isinstance(message, dict):
-            errors.append("textMessage is not of a type(s) object")
-        elif "text" not in message:
-            errors.append('textMessage requires property "text"')
-        elif not isinstance(message["text"], str):
-            errors.append("textMessage.text is not of a type(s) string")
-        elif not message["text"]:
-            errors.append('The "text" cannot be empty')
-    options = body.get("options", {})
-    if not isinstance(options, dict):
-        errors.append("options is not of a type(s) object")
-    elif "delay" in options and (not isinstance(options["delay"], int)
-                                 or isinstance(options["delay"], bool)):
-        errors.append("Enter a value in milliseconds")
-    return errors
 
 
 # ----------------------------------------------------------- app and views
@@ -670,6 +541,8 @@ def create_sandbox_app(state=None, config=None):
         if not state.is_on_whatsapp(number, jid):
             raise EvolutionError(
                 400, [{"jid": jid, "exists": False, "number": number}])
+        # A LID-addressed contact: WhatsApp answers with its LID.
+        jid = state.lid_for(jid)
         if delay > 0:
             # Sandbox: capped so a test cannot stall for minutes.
             pause(min(delay / 1000.0, state.config["max_delay_s"]))
@@ -730,24 +603,26 @@ def create_sandbox_app(state=None, config=None):
 
     @app.post("/instance/create")
     def create_instance():
-        require_global_key()
         body = read_json() if isinstance(read_json(), dict) else {}
         name = body.get("instanceName")
+        # instanceLoggedGuard runs before the API key is checked.
+        if isinstance(name, str) and state.get_instance(name) is not None:
+            raise EvolutionError(
+                403, [f'This name "{name}" is already in use.'])
+        require_global_key()
         if not name or not isinstance(name, str):
             raise EvolutionError(
                 400, [['instance requires property "instanceName"']])
         if not is_v1() and body.get("integration") != "WHATSAPP-BAILEYS":
             raise EvolutionError(400, ["Invalid integration"])
-        if state.get_instance(name) is not None:
-            raise EvolutionError(
-                403, [f'This name "{name}" is already in use.'])
         hook = body.get("webhook")
+        if isinstance(hook, dict) and not isinstance(hook.get("events"),
+                                                     list):
+            # 2.3.6's webhook controller reads webhook.events.length, and
+            # create turns any error into a 400 with its message.
+            raise EvolutionError(400, [
+                "Cannot read properties of undefined (reading 'length')"])
         if isinstance(hook, dict) and hook.get("url"):
-            if not isinstance(hook.get("events"), list):
-                # 2.3.6's event manager reads webhook.events.length.
-                raise EvolutionError(400, [
-                    "Cannot read properties of undefined (reading "
-                    "'length')"])
             hook = {"url": hook["url"], "headers": hook.get("headers"),
                     "events": hook["events"],
                     "by_events": bool(hook.get("byEvents", False)),
@@ -782,8 +657,9 @@ def create_sandbox_app(state=None, config=None):
     def restart_instance(name):
         record = require_instance(name)
         if record["state"] == "close":
-            raise EvolutionError(
-                400, [f'The "{name}" instance is not connected'])
+            # restartInstance catches its own BadRequestException (a
+            # plain object) and answers 200 with its toString().
+            return make_json({"error": True, "message": "[object Object]"})
         if record["state"] == "open":
             # The socket is dropped and reopened: a transient close is
             # not reported, only connecting then open (5.5).
@@ -802,7 +678,6 @@ def create_sandbox_app(state=None, config=None):
             raise EvolutionError(
                 400, [f'The "{name}" instance is not connected'])
         state.close_session(name, 401)
-        state.emit(name, "logout.instance", None)
         return make_json({"status": "SUCCESS", "error": False,
                           "response": {"message": "Instance logged out"}})
 
@@ -811,7 +686,6 @@ def create_sandbox_app(state=None, config=None):
         record = require_instance(name)
         if record["state"] != "close":
             state.close_session(name, 401)  # logs out first
-            state.emit(name, "logout.instance", None)
         state.emit(name, "instance.delete", {"instanceName": name,
                                              "instanceId": record["id"]})
         state.emit(name, "remove.instance", None)
@@ -858,270 +732,6 @@ def create_sandbox_app(state=None, config=None):
     import sandbox_control  # it imports this module's helpers
     sandbox_control.register_control_routes(app, state, require_global_key)
     return app
-
-
-def node_json_error(exc):
-    """A body-parser-like message for a JSON syntax error."""
-    pos = getattr(exc, "pos", 0)
-    doc = getattr(exc, "doc", "") or ""
-    if pos >= len(doc):
-        return "Unexpected end of JSON input"
-    return f"Unexpected token {doc[pos]} in JSON at position {pos}"
-
-
-def validate_webhook(hook, v1=False):
-    """Schema errors of the webhook set body."""
-    if not isinstance(hook, dict):
-        return ['instance requires property "webhook"'] if not v1 else [
-            'instance requires property "url"']
-    prefix = "" if v1 else "webhook."
-    where = "instance" if v1 else "webhook"
-    errors = [f'{where} requires property "{f}"'
-              for f in ("enabled", "url") if f not in hook]
-    if "url" in hook and not (isinstance(hook["url"], str) and hook["url"]):
-        errors.append(f"{prefix}url does not meet minimum length of 1")
-    if "enabled" in hook and not isinstance(hook["enabled"], bool):
-        errors.append(f"{prefix}enabled is not of a type(s) boolean")
-    if "headers" in hook and not isinstance(hook["headers"], dict):
-        errors.append(f"{prefix}headers is not of a type(s) object")
-    events = hook.get("events")
-    if events is not None:
-        if not isinstance(events, list):
-            errors.append(f"{prefix}events is not of a type(s) array")
-        else:
-            errors.extend(
-                f"{prefix}events[{i}] is not one of enum values: "
-                + ",".join(ALL_EVENTS)
-                for i, e in enumerate(events) if e not in ALL_EVENTS)
-    return errors
-
-
-# ------------------------------------------------------------ shapes
-
-def build_sent_message(record, jid, text, v1):
-    """The "prepared message" of 3.5 (v2); v1 converts it afterwards."""
-    message = {"key": {"remoteJid": jid, "fromMe": True,
-                       "id": new_message_id(v1)},
-               "pushName": "Você", "status": "PENDING",
-               "message": {"conversation": text},
-               "contextInfo": {"mentionedJid": [], "groupMentions": []},
-               "messageType": "conversation",
-               "messageTimestamp": int(time.time()),
-               "instanceId": record["id"], "source": "web"}
-    if jid.endswith("@g.us"):
-        del message["contextInfo"]  # only 1:1 sends carry it
-    return message
-
-
-
-def describe_instance_v2(record, state):
-    """A Prisma Instance row as fetchInstances returns it (4.2)."""
-    gone = record.get("disconnection") or {}
-    return {
-        "id": record["id"], "name": record["name"],
-        "connectionStatus": record["state"],
-        "ownerJid": record["owner_jid"],
-        "profileName": record.get("profile_name"),
-        "profilePicUrl": None, "integration": "WHATSAPP-BAILEYS",
-        "number": None, "businessId": None, "token": record["token"],
-        "clientName": state.config["client_name"],
-        "disconnectionReasonCode": gone.get("code"),
-        "disconnectionObject": gone.get("object"),
-        "disconnectionAt": gone.get("at"), "createdAt": record["created_at"],
-        "updatedAt": record["updated_at"], "Chatwoot": None, "Proxy": None,
-        "Rabbitmq": None, "Nats": None, "Sqs": None, "Websocket": None,
-        "Setting": {"rejectCall": False, "msgCall": "",
-                    "groupsIgnore": False, "alwaysOnline": False,
-                    "readMessages": False, "readStatus": False,
-                    "syncFullHistory": False},
-        "_count": {"Message": 0, "Contact": 0, "Chat": 0}}
-
-
-def describe_instance_v1(record):
-    inner = {"instanceName": record["name"], "instanceId": record["id"],
-             "status": record["state"]}
-    if record["state"] == "open":
-        inner.update(owner=record["owner_jid"],
-                     profileName=record.get("profile_name"),
-                     profilePictureUrl=None, profileStatus="")
-    return {"instance": inner}
-
-
-def describe_created(record, state, v1, qrcode=None):
-    """The 201 of /instance/create (4.3); `qrcode` only when asked for."""
-    hook = record["webhook"] or {}
-    body = {
-        "instance": {"instanceName": record["name"],
-                     "instanceId": record["id"],
-                     "integration": "WHATSAPP-BAILEYS",
-                     "webhookWaBusiness": None,
-                     "accessTokenWaBusiness": "",
-                     # v1 answered "created"; 2.x the connection state.
-                     "status": "created" if v1 else record["state"]},
-        "hash": {"apikey": record["token"]} if v1 else record["token"],
-        "webhook": {"webhookUrl": hook.get("url"),
-                    "webhookHeaders": hook.get("headers"),
-                    "webhookByEvents": hook.get("by_events", False),
-                    "webhookBase64": hook.get("base64", False)},
-        "websocket": {}, "rabbitmq": {}, "nats": {}, "sqs": {},
-        "settings": {"rejectCall": False, "msgCall": "",
-                     "groupsIgnore": False, "alwaysOnline": False,
-                     "readMessages": False, "readStatus": False,
-                     "syncFullHistory": False}}
-    if qrcode is not None:
-        body["qrcode"] = qrcode
-    return body
-
-
-def describe_webhook_v2(record):
-    hook = record["webhook"]
-    return {"id": hook["id"], "url": hook["url"], "headers": hook["headers"],
-            "enabled": hook["enabled"], "events": hook["events"],
-            "webhookByEvents": hook["by_events"],
-            "webhookBase64": hook["base64"], "createdAt": hook["created_at"],
-            "updatedAt": hook["updated_at"], "instanceId": record["id"]}
-
-
-def describe_webhook_v1(record):
-    hook = record["webhook"] or {"enabled": False, "url": "", "events": [],
-                                 "by_events": False, "base64": False}
-    return {"enabled": hook["enabled"], "url": hook["url"],
-            "events": hook["events"],
-            "webhook_by_events": hook["by_events"],
-            "webhook_base64": hook["base64"]}
-
-
-# -------------------------------------------------------- in-process HTTP
-
-class WSGIAdapter(BaseAdapter):
-    """A requests transport that calls a WSGI app in the caller's thread.
-
-    Mount it for the sandbox base URL::
-
-        session.mount("http://evolution.sandbox", WSGIAdapter(app))
-
-    The read timeout is passed to the app as a monotonic deadline in the
-    environ; the sandbox's sleeps (`delay`, fail_next hangs) stop at it
-    and the adapter raises ``requests.exceptions.ReadTimeout``.  Other
-    slow code in the app is not interrupted.
-    """
-
-    def __init__(self, app):
-        super().__init__()
-        self.app = app
-
-    def send(self, request, stream=False, timeout=None, verify=True,
-             cert=None, proxies=None):
-        """Serve one PreparedRequest through the WSGI app."""
-        read_timeout = timeout[1] if isinstance(timeout, tuple) else timeout
-        parts = urlsplit(request.url)
-        body = request.body or b""
-        if isinstance(body, str):
-            body = body.encode("utf-8")
-        elif not isinstance(body, bytes):
-            body = b"".join(body)  # generators / iterables
-        builder = EnvironBuilder(
-            path=parts.path or "/", query_string=parts.query,
-            base_url=f"{parts.scheme}://{parts.netloc}",
-            method=request.method, headers=dict(request.headers),
-            data=body)
-        try:
-            environ = builder.get_environ()
-        finally:
-            builder.close()
-        deadline = None
-        if read_timeout is not None:
-            deadline = {"at": time.monotonic() + read_timeout, "hit": False}
-            environ[DEADLINE_KEY] = deadline
-        app_iter, status, headers = run_wsgi_app(self.app, environ,
-                                                 buffered=True)
-        try:
-            content = b"".join(app_iter)
-        finally:
-            getattr(app_iter, "close", lambda: None)()
-        if deadline and deadline["hit"]:
-            raise requests.exceptions.ReadTimeout(
-                f"sandbox read timed out (read timeout={read_timeout})",
-                request=request)
-        return self.build_response(request, status, headers, content)
-
-    def build_response(self, request, status, headers, content):
-        """A requests.Response equivalent to what HTTPAdapter returns."""
-        response = requests.Response()
-        response.status_code = int(status.split(" ", 1)[0])
-        response.reason = (status.split(" ", 1)[1:] or [
-            HTTP_STATUS_CODES.get(response.status_code, "")])[0]
-        response.headers = CaseInsensitiveDict(headers.to_wsgi_list())
-        response.encoding = get_encoding_from_headers(response.headers)
-        response.raw = io.BytesIO(content)
-        response._content = content
-        response._content_consumed = True
-        response.url = request.url
-        response.request = request
-        response.connection = self
-        return response
-
-    def close(self):
-        """Nothing to release: no sockets, no pools."""
-
-
-# --------------------------------------------------------------- serving
-
-def start_sandbox_thread(host="127.0.0.1", port=0, state=None, config=None):
-    """Serve the sandbox in a daemon thread; returns (server, base_url).
-
-    Call ``server.shutdown()`` and ``server.server_close()`` when done,
-    and ``state.close()`` to stop webhook delivery.  The state is also
-    available as ``server.sandbox_state``.
-    """
-    state = state or SandboxState()
-    app = create_sandbox_app(state, config)
-    server = make_server(host, port, app, threaded=True)
-    server.sandbox_state = state
-    base_url = f"http://{host}:{server.server_port}"
-    if state.config["server_url"] == DEFAULT_CONFIG["server_url"]:
-        state.config["server_url"] = base_url  # envelope `server_url`
-    # A short poll interval makes shutdown() return quickly in tests.
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,),
-                              name="sandbox-http", daemon=True)
-    thread.start()
-    return server, base_url
-
-
-def run_sandbox(host="127.0.0.1", port=8081, state=None, config=None):
-    """Serve the sandbox over HTTP until interrupted (Ctrl-C)."""
-    state = state or SandboxState()
-    app = create_sandbox_app(state, config)
-    server = make_server(host, port, app, threaded=True)
-    if state.config["server_url"] == DEFAULT_CONFIG["server_url"]:
-        state.config["server_url"] = f"http://{host}:{server.server_port}"
-    print(f"Evolution sandbox {state.config['version']} on "
-          f"http://{host}:{server.server_port}")
-    print(f"Global API key: {state.api_key}")
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
-        state.close()
-
-
-def main(argv=None):
-    """`python sandbox.py [--port N] [--api-key K] [--version V]`."""
-    import argparse
-
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8081)
-    parser.add_argument("--api-key", default=DEFAULT_API_KEY)
-    parser.add_argument("--version", default=DEFAULT_CONFIG["version"])
-    parser.add_argument("--auto-create", action="store_true")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO)
-    state = SandboxState(api_key=args.api_key, auto_create=args.auto_create,
-                         config={"version": args.version})
-    run_sandbox(args.host, args.port, state)
 
 
 if __name__ == "__main__":

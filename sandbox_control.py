@@ -4,23 +4,25 @@ These have no Evolution equivalent; they stand in for the phone, the
 contacts and the network (a QR scanned, a message received, a call, a
 socket that drops).  Every one needs the global API key.
 """
-import json
 import secrets
 import time
 
 from flask import request
 
 from sandbox import EvolutionError
-from sandbox import create_jid
-from sandbox import digits_of
-from sandbox import make_json
-from sandbox import now_iso
+from sandbox_shapes import create_jid
+from sandbox_shapes import digits_of
+from sandbox_shapes import make_json
+from sandbox_shapes import now_iso
+
 
 def register_control_routes(app, state, require_global):
     """`/_sandbox/*`: knobs and event injection (global key required).
 
     POST   /_sandbox/connection-closed   {"closed": bool, "instance"?}
     POST   /_sandbox/not-on-whatsapp     {"add": [...], "remove": [...]}
+    POST   /_sandbox/lid                 {"phone", "lid"}: a LID-addressed
+                                         contact (sends answer its LID)
     POST   /_sandbox/fail-next           {"status"?, "body"?, "hang_s"?,
                                           "route"?, "content_type"?}
     DELETE /_sandbox/fail-next
@@ -62,6 +64,14 @@ def register_control_routes(app, state, require_global):
         with state.lock:
             numbers = sorted(state.not_on_whatsapp)
         return make_json({"ok": True, "numbers": numbers})
+
+    @app.post("/_sandbox/lid")
+    def control_lid():
+        if not (body().get("phone") and str(body().get("lid", "")).endswith(
+                "@lid")):
+            raise EvolutionError(400, ['needs "phone" and "lid" (...@lid)'])
+        state.set_lid(body()["phone"], body()["lid"])
+        return make_json({"ok": True})
 
     @app.post("/_sandbox/fail-next")
     def control_fail_next():
@@ -197,12 +207,8 @@ def apply_connection_change(state, record, spec):
         if new == "open" and wuid:
             state.update_instance(name, owner_jid=wuid)
     if new == "close":
-        state.emit(name, "status.instance", {
-            "instance": name, "status": "closed",
-            "disconnectionAt": now_iso(), "disconnectionReasonCode": reason,
-            "disconnectionObject": json.dumps({"statusCode": reason})})
+        return state.close_session(name, reason)
     # `refused` only exists in the webhook; memory goes back to close.
     state.update_instance(name, state="close" if new == "refused" else new)
     state.emit(name, "connection.update", data)
     return data
-

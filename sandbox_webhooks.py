@@ -219,4 +219,3 @@ def emit_send_events(state, record, message, v1):
         return run
 
     state.schedule([(float(delay), ack(s)) for s in ACK_STEPS])
-

@@ -433,8 +433,12 @@ def emit_pause_event(instance_id, name, fields):
 
 
 def note_unavailable(instance, exc):
-    """A send found the instance down: the stored state must say so."""
-    state = "not_found" if exc.status == 404 else "close"
+    """A send found the instance down: the stored state must say so.
+
+    404: Evolution does not have it; an Evolution answer such as
+    ``Connection Closed``: closed; no answer at all: unknown.
+    """
+    state = {404: "not_found", None: "unknown"}.get(exc.status, "close")
     try:
         Instance.update(connection_state=state).where(
             (Instance.id == instance.id)

@@ -273,9 +273,15 @@ class WebhookEndpoint(BaseModel):
     created_at = DateTimeField(default=utcnow)
 
     def wants(self, event):
-        if not self.events:  # the default subscription: the contract's
-            return event not in EXTENSION_EVENTS
-        return event in self.events.split(",")
+        return subscribed(self.events, event)
+
+
+def subscribed(events, event):
+    """Whether an endpoint listing ``events`` (comma-separated; empty is
+    the default subscription: the contract's events) gets ``event``."""
+    if not events:
+        return event not in EXTENSION_EVENTS
+    return event in events.split(",")
 
 
 class Event(BaseModel):
@@ -538,11 +544,15 @@ def open_db(url, pool_size=None):
     """Point ``db`` at the database of ``url`` (kept if already there);
     return the SQLite file's path, or None on PostgreSQL."""
     current = db.obj
-    if current is None or current.url != url or (
-            pool_size is not None and current._max_connections != pool_size):
+    resized = (is_postgres_url(url) and pool_size is not None
+               and current is not None
+               and current._max_connections != pool_size)
+    if current is None or current.url != url or resized:
         if current is not None:
-            # Pooled connections to another database must not be reused.
-            current.close_all()
+            # Pooled connections to another database must not be reused;
+            # one another thread still holds is left to it (closing it
+            # under that thread crashes SQLite).
+            current.close_idle()
         db.initialize(open_database(url, pool_size))
     return database_path(url)
 

@@ -14,6 +14,7 @@ inside the app (a console view) can call them directly::
     numbers.create_number(customer_id, "support-line")
     numbers.connect_number("support-line")        # QR or pairing code
     numbers.refresh_state("support-line")         # asks Evolution live
+    numbers.pause_number("support-line", "complaints")  # no Evolution
 
 Outside an app (the CLI, scripts) build the service yourself:
 ``NumberService(settings, gateway.build_evolution_client(settings))``.
@@ -32,12 +33,15 @@ events, and by sends that fail with ``instance_unavailable``; it never
 says ``open`` for an instance Evolution does not have.
 """
 import logging
+import re
 import secrets
 import threading
 from urllib.parse import quote
 
 from peewee import IntegrityError
 
+import identity
+import sending
 import store
 from evolution_client import INSTANCE_UNAVAILABLE
 from evolution_client import EvolutionError
@@ -77,9 +81,9 @@ class NumberService:
 
     # -- create / attach
 
-    def webhook_url(self, name):
+    def webhook_url(self, name, base=None):
         """Where Evolution must post this instance's events."""
-        base = self.settings.PUBLIC_URL or (
+        base = base or self.settings.PUBLIC_URL or (
             SANDBOX_URL if self.embedded else "")
         if not base:
             raise NumberError(
@@ -88,8 +92,9 @@ class NumberService:
                 "GATEWAY_PUBLIC_URL=https://gateway.example.com)")
         return "%s/webhooks/evolution/%s" % (base, quote(name, safe=""))
 
-    def webhook_settings(self, row):
-        return {"url": self.webhook_url(row.name),
+    def webhook_settings(self, row, base=None):
+        """The per-instance webhook the gateway wants (section 5.1)."""
+        return {"url": self.webhook_url(row.name, base),
                 "headers": {SECRET_HEADER: row.webhook_secret},
                 "events": list(WEBHOOK_EVENTS), "byEvents": False,
                 "base64": False}
@@ -173,12 +178,14 @@ class NumberService:
         row = self.get(instance_ref)
         digits = None
         if pairing_phone:
-            import identity
-            phone = identity.canonical_phone(str(pairing_phone))
-            if phone is None:
+            if identity.canonical_phone(str(pairing_phone)) is None:
                 raise NumberError("%r is not an international phone number"
                                   % pairing_phone)
-            digits = phone.lstrip("+")
+            # As the phone's own account has it (an old Brazilian account
+            # may lack its ninth digit): not the canonical form.
+            digits = re.sub(r"\D", "", str(pairing_phone))
+            if digits.startswith("00"):
+                digits = digits[2:]
         answer = self._call(self.evolution.connect, row.evolution_instance,
                             row.evolution_token, digits, row=row,
                             what="connect %r" % row.name)
@@ -241,6 +248,11 @@ class NumberService:
     def restart_number(self, instance_ref):
         """Reopen the WhatsApp socket of a connected instance."""
         row = self.get(instance_ref)
+        if self._ask_state(row.evolution_instance,
+                           row.evolution_token) == "close":
+            self._store_state(row, "close")
+            raise NumberError("%r is not connected: connect it instead "
+                              "(instances connect)" % row.name)
         self._call(self.evolution.restart, row.evolution_instance,
                    row.evolution_token, row=row, what="restart %r" % row.name)
         return {"name": row.name, "state": self.refresh_state(row.id)}
@@ -248,8 +260,9 @@ class NumberService:
     def delete_number(self, instance_ref):
         """Delete the instance in Evolution (logging it out) and here.
 
-        The gateway's row goes too, unless messages or events refer to it:
-        then it stays, marked ``deleted``, to keep that history readable.
+        The gateway's row goes too, unless sends, events or a 3CX
+        integration refer to it: then it stays, marked ``deleted``, to
+        keep that history readable.
         """
         row = self.get(instance_ref)
         try:
@@ -261,6 +274,12 @@ class NumberService:
                                   % (row.name, exc.detail or exc.reason))
         try:
             with db.atomic():
+                # Raw intake logs and status ranks are no history of
+                # the customer's: they let go; sends and events keep it.
+                store.InboundEvent.update(instance=None).where(
+                    store.InboundEvent.instance == row.id).execute()
+                store.MessageStatus.delete().where(
+                    store.MessageStatus.instance == row.id).execute()
                 row.delete_instance()
             removed = True
         except IntegrityError:
@@ -401,6 +420,29 @@ def describe(row, **extra):
     body = store.instance_to_dict(row)
     body.update(extra)
     return body
+
+
+def pause_number(instance_ref, reason, by="operator"):
+    """Pause sending for review (logged as a WARNING, ``instance.paused``
+    emitted); an instance already paused keeps its first reason."""
+    row = store.find_instance(instance_ref)
+    if row is None:
+        raise NumberError("no instance %r" % str(instance_ref))
+    if not str(reason or "").strip():
+        raise NumberError("a pause needs a reason")
+    sending.pause_instance(row.id, str(reason).strip(), by=by)
+    row = store.find_instance(row.id)
+    return {"id": row.id, "name": row.name, "paused": True,
+            "reason": row.paused_reason}
+
+
+def resume_number(instance_ref, by="operator"):
+    """Lift a pause (``instance.resumed`` emitted if it was paused)."""
+    row = store.find_instance(instance_ref)
+    if row is None:
+        raise NumberError("no instance %r" % str(instance_ref))
+    sending.resume_instance(row.id, by=by)
+    return {"id": row.id, "name": row.name, "paused": False}
 
 
 # -- the app's service, for code running inside the gateway app

@@ -324,6 +324,7 @@ def serve_gateway(tmp_path, base_config):
                 if requests.get(url + "/healthz", timeout=1).ok:
                     return types.SimpleNamespace(url=url, proc=proc)
             except requests.RequestException:
+                # A loaded machine may take over a second to answer.
                 time.sleep(0.1)
         raise AssertionError("gateway serve did not come up")
     yield start

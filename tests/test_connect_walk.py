@@ -154,3 +154,67 @@ def test_readme_connect_walk(servers):
                             env=env, cwd=tmp_path, capture_output=True,
                             text=True, timeout=60)
     assert json.loads(status.stdout)["connection_state"] == "open"
+
+
+def test_instances_commands_and_their_errors(servers):
+    env, sandbox_url, gateway_url, tmp_path = servers
+
+    def gateway(*args, expect=0):
+        done = subprocess.run([GATEWAY_BIN, *args], env=env, cwd=tmp_path,
+                              capture_output=True, text=True, timeout=60)
+        assert done.returncode == expect, done.stderr
+        if expect:
+            assert done.stdout == ""
+            lines = done.stderr.strip().splitlines()
+            assert len(lines) == 1 and lines[0].startswith(
+                "gateway: error: ")
+            return lines[0]
+        return json.loads(done.stdout)
+
+    gateway("customers", "create", "Clinic")
+    made = gateway("instances", "create", "1", "desk")
+    assert made["connection_state"] == "close"
+    assert made["webhook_url"] == gateway_url + "/webhooks/evolution/desk"
+    # Evolution's refusal, in its own words, on one line.
+    taken = gateway("instances", "create", "1", "desk-2", "--attach", "nope",
+                    expect=2)
+    assert "Evolution has no instance named 'nope'" in taken
+    requests.post(sandbox_url + "/instance/create", json={
+        "instanceName": "other", "integration": "WHATSAPP-BAILEYS"},
+        headers={"apikey": SANDBOX_KEY}, timeout=5)
+    clash = gateway("instances", "create", "1", "other", expect=2)
+    assert 'This name "other" is already in use' in clash
+    adopted = gateway("instances", "create", "1", "second", "--attach",
+                      "other")
+    assert adopted["evolution_instance"] == "other"
+    shown = gateway("instances", "connect", "desk", "--json")
+    assert set(shown) == {"state", "qr_code", "pairing_code"}
+    assert shown["state"] == "connecting"
+    assert shown["qr_code"].startswith("2@")
+    paired = gateway("instances", "connect", "second", "--json",
+                     "--pairing-phone", "+5531987654321")
+    assert len(paired["pairing_code"]) == 8
+    waited = gateway("instances", "connect", "desk", "--json", "--wait",
+                     "0.5", expect=2)
+    assert "not connected (state connecting)" in waited
+    assert gateway("instances", "status", "desk")[
+        "connection_state"] == "connecting"
+    assert gateway("instances", "logout", "desk")["state"] == "close"
+    assert gateway("instances", "sync-webhook", "desk")["webhook_url"] == (
+        gateway_url + "/webhooks/evolution/desk")
+    assert gateway("instances", "set", "desk", "--evolution-name",
+                   "gone")["connection_state"] == "not_found"
+    assert gateway("instances", "set", "desk", "--evolution-name",
+                   "desk")["connection_state"] == "close"
+    # Evolution loses an instance: `list` never shows it open.
+    requests.delete(sandbox_url + "/instance/delete/other",
+                    headers={"apikey": SANDBOX_KEY}, timeout=5)
+    listed = {i["name"]: i["connection_state"]
+              for i in gateway("instances", "list")}
+    assert listed["second"] == "not_found"
+    assert gateway("instances", "delete", "desk")["removed"] is True
+    assert "no instance 'desk'" in gateway("instances", "status", "desk",
+                                           expect=2)
+    assert requests.get(sandbox_url + "/instance/connectionState/desk",
+                        headers={"apikey": SANDBOX_KEY},
+                        timeout=5).status_code == 404

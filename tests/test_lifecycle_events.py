@@ -13,17 +13,10 @@ import store
 from conftest import create_account
 from conftest import create_endpoint
 from conftest import send_body
+from test_webhooks import envelope
 
 INTAKE = "/webhooks/evolution/support-line"
 LID = "214567890123456@lid"
-
-
-def envelope(event, data):
-    return {"event": event, "instance": "evo-support", "data": data,
-            "destination": "http://gateway/webhooks/evolution/support-line",
-            "date_time": "2026-11-24T10:00:00.000Z",
-            "sender": "966500000000@s.whatsapp.net",
-            "server_url": "http://evolution", "apikey": None}
 
 
 def upsert(text, key, msg_id, timestamp=None):
@@ -122,16 +115,19 @@ def test_lid_learned_from_a_receipt_of_our_send(client, hooked, receiver):
     assert send(client, hooked, "+5511987654321").status_code == 403
 
 
-def test_lid_learned_from_a_send_text_answer(client, hooked):
-    send_to_lid = client.post("/api/send-message", json=send_body(
-        phone="+5511987654321"), headers=hooked.headers)
-    assert send_to_lid.status_code == 200
-    # The sandbox answers with the phone JID; a real 2.3.6 may answer a
-    # LID: record one as learned from that answer.
-    with store.db.connection_context():
-        sending.learn_lid(hooked.customer_id, LID + "", "+5511987654321")
-        assert store.phone_for_lid(hooked.customer_id, LID) == \
-            "+5511987654321"
+def test_lid_learned_from_a_send_text_answer(client, hooked, sandbox,
+                                             receiver):
+    # 2.3.6 answers a send to a LID-addressed contact with its LID.
+    sandbox.state.set_lid("5511987654321", LID)
+    response = send(client, hooked, "+5511987654321")
+    assert response.status_code == 200
+    assert sandbox.state.sent_messages()[0]["jid"] == LID
+    # A later LID-only STOP now suppresses the number.
+    post(client, upsert("STOP", {"remoteJid": LID}, "3A11"))
+    assert send(client, hooked, "+5511987654321").status_code == 403
+    receiver.wait_for(lambda r: r.events("recipient.opted_out"))
+    assert receiver.events("recipient.opted_out")[0]["from"] == \
+        "+5511987654321"
 
 
 # --- windows from the message's own time ----------------------------------
@@ -236,7 +232,9 @@ def test_pause_and_resume_emit_opt_in_events(app, receiver, caplog):
     receiver.wait_for(lambda r: len(r.received) == 2)
     time.sleep(0.3)
     assert [r["path"] for r in receiver.received] == ["hook", "hook"]
-    paused, resumed = receiver.events()
+    # Deliveries run concurrently: order by meaning, not arrival.
+    by_name = {e["event"]: e for e in receiver.events()}
+    paused, resumed = by_name["instance.paused"], by_name["instance.resumed"]
     assert paused["event"] == "instance.paused"
     assert paused["reason"] == "automatic: 9 opt-outs"
     assert paused["instance_name"] == "support-line"

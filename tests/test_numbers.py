@@ -3,6 +3,8 @@
 The sandbox runs as a real HTTP server on 127.0.0.1 (conftest ``sandbox``);
 the gateway app talks to it with its real client.
 """
+import time
+
 import pytest
 import requests
 
@@ -246,3 +248,20 @@ def test_embedded_sandbox_numbers_connect_at_once(make_app):
         assert made["webhook_url"].startswith("http://evolution.sandbox/")
         assert whatsapp_numbers.connect_number("front-desk")["state"] == \
             "open"
+
+
+def test_periodic_refresh(numbers, sandbox):
+    create_account()
+    refresher = whatsapp_numbers.StateRefresher(numbers, 0.1).start()
+    try:
+        sandbox.state.remove_instance(EVOLUTION_INSTANCE)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if store.find_instance("support-line").connection_state == \
+                    "not_found":
+                break
+            time.sleep(0.05)
+        assert store.find_instance("support-line").connection_state == \
+            "not_found"
+    finally:
+        refresher.stop()

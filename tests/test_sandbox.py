@@ -511,7 +511,7 @@ def test_create_is_close_without_qrcode(server, http, state):
     body = response.json()
     assert body["instance"]["status"] == "close"
     assert body["instance"]["instanceName"] == "new-01"
-    assert "qrcode" not in body
+    assert "qrcode" not in body and body["webhook"] == {}
     assert isinstance(body["hash"], str) and body["hash"] == body[
         "hash"].upper()
     state_now = http.get(f"{server}/instance/connectionState/new-01",
@@ -521,6 +521,20 @@ def test_create_is_close_without_qrcode(server, http, state):
     # A closed instance cannot send.
     assert send(http, server, {"number": "5511987654321", "text": "x"},
                 key=body["hash"], name="new-01").status_code == 500
+
+
+def test_create_name_check_comes_before_the_key(server, http):
+    taken = http.post(server + "/instance/create",
+                      json={"instanceName": NAME,
+                            "integration": "WHATSAPP-BAILEYS"},
+                      headers={"apikey": "wrong"})
+    assert taken.status_code == 403
+    assert taken.json()["response"]["message"] == [
+        f'This name "{NAME}" is already in use.']
+    assert http.post(server + "/instance/create",
+                     json={"instanceName": "free-01",
+                           "integration": "WHATSAPP-BAILEYS"},
+                     headers={"apikey": TOKEN}).status_code == 401
 
 
 def test_create_with_qrcode_starts_connecting(server, http):
@@ -646,8 +660,10 @@ def test_logout_restart_delete(server, http, state, receiver):
     assert again.status_code == 400
     assert again.json()["response"]["message"] == [
         f'The "{NAME}" instance is not connected']
-    assert http.post(f"{server}/instance/restart/{NAME}",
-                     headers=headers).status_code == 400
+    # restartInstance answers its own failure as a 200 (2.3.6).
+    closed = http.post(f"{server}/instance/restart/{NAME}", headers=headers)
+    assert closed.status_code == 200
+    assert closed.json() == {"error": True, "message": "[object Object]"}
     gone = http.delete(f"{server}/instance/delete/{NAME}", headers=headers)
     assert gone.status_code == 200
     assert gone.json()["response"]["message"] == "Instance deleted"
@@ -656,7 +672,7 @@ def test_logout_restart_delete(server, http, state, receiver):
     assert state.wait_for_webhooks()
     names = [r["json"]["event"] for r in records]
     assert names[names.index("status.instance"):] == [
-        "status.instance", "connection.update", "logout.instance",
+        "status.instance", "logout.instance", "connection.update",
         "instance.delete", "remove.instance"]
     close = events_of(records, "connection.update")[-1]
     assert close == {"instance": NAME, "state": "close", "statusReason": 401}
@@ -664,15 +680,15 @@ def test_logout_restart_delete(server, http, state, receiver):
     assert events_of(records, "instance.delete")[0]["instanceName"] == NAME
 
 
-def test_delete_of_connected_instance_logs_out_first(server, http, state,
-                                                      receiver):
+def test_delete_of_connected_instance_logs_out_first(
+        server, http, state, receiver):
     url, records = receiver
     set_hook(http, server, url)
     http.delete(f"{server}/instance/delete/{NAME}",
                 headers={"apikey": TOKEN})
     assert state.wait_for_webhooks()
     assert [r["json"]["event"] for r in records] == [
-        "status.instance", "connection.update", "logout.instance",
+        "status.instance", "logout.instance", "connection.update",
         "instance.delete", "remove.instance"]
 
 
