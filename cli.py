@@ -13,6 +13,7 @@ import sys
 from urllib.parse import urlparse
 
 
+import cli_console
 import cli_instances
 import cli_threecx
 import identity
@@ -510,6 +511,7 @@ def build_parser():
     p.add_argument("customer_id", type=_positive_int)
     p.add_argument("phone", nargs="?")
     p.set_defaults(func=cmd_suppressions)
+    cli_console.add_commands(sub)
     return parser
 
 

@@ -21,6 +21,7 @@ from peewee import DataError
 from peewee import IntegrityError
 from werkzeug.exceptions import HTTPException
 
+import console
 import content_policy
 import intake
 import observability
@@ -128,6 +129,7 @@ def create_app(config=None):
     app.register_blueprint(intake.bp)
     app.register_blueprint(observability.bp)
     observability.setup()
+    console.init_app(app)
     return app
 
 

@@ -45,6 +45,7 @@ import threecx_chat
 from errors import ApiError
 from store import ConversationWindow
 from store import Instance
+from store import MessageReceipt
 from store import Suppression
 from store import db
 from store import find_instance
@@ -273,8 +274,13 @@ def advance_status(instance, event):
         return True
     # One upsert whose RETURNING row exists only if it inserted or raised
     # the rank: no read to race with.
-    return store.raise_status(instance.id, event.message_id,
-                              event.status_rank)
+    if not store.raise_status(instance.id, event.message_id,
+                              event.status_rank):
+        return False
+    # When each status was reached: the console's message timeline.
+    MessageReceipt.create(instance=instance.id, message_id=event.message_id,
+                          rank=event.status_rank)
+    return True
 
 
 def handle_inbound(instance, event):

@@ -392,12 +392,15 @@ def release_quota(customer, now):
 
 
 def record_refusal(customer, instance, phone, text, purpose, source, error):
-    """Log a send the guards refused, with its error code."""
+    """Log a send the guards refused, with its error code (and the rule
+    that refused it, when the guard names one)."""
     observability.count_send("refused", error.code)
+    rule = error.details.get("rule") or error.details.get("reason")
     MessageLog.create(
         customer=customer.id, instance=instance.id if instance else None,
         phone=phone, purpose=purpose if isinstance(purpose, str) else None,
         source=source, outcome="refused", error_code=error.code,
+        reason=str(rule)[:250] if rule else None,
         message_text=store.storable_text(purpose, text),
         completed_at=utcnow())
 
@@ -417,13 +420,15 @@ def pause_instance(instance_id, reason, by="breaker"):
         if changed:
             emit_pause_event(instance_id, "instance.paused",
                              {"reason": reason[:250], "paused_by": by})
+            store.PauseRecord.create(instance=instance_id, action="pause",
+                                     reason=reason[:250], actor=by)
     if changed:
         log.warning("instance=%s paused for review by %s: %s", instance_id,
                     by, reason)
     return bool(changed)
 
 
-def resume_instance(instance_id, by="operator"):
+def resume_instance(instance_id, by="operator", note=None):
     """Lift a pause; emits ``instance.resumed`` if it was paused."""
     with db.atomic():
         changed = (Instance.update(paused=False, paused_reason=None,
@@ -434,6 +439,9 @@ def resume_instance(instance_id, by="operator"):
         if changed:
             emit_pause_event(instance_id, "instance.resumed",
                              {"resumed_by": by})
+            store.PauseRecord.create(instance=instance_id, action="resume",
+                                     reason=(note or "")[:250] or None,
+                                     actor=by)
     if changed:
         log.warning("instance=%s resumed by %s", instance_id, by)
     return bool(changed)

@@ -599,6 +599,7 @@ class Dispatcher:
             ATTEMPT_HEADER: str(delivery.attempts),
         }
         status, error, retry_after = None, None, None
+        started = time.monotonic()
         self._watchdog.arm(self.deadline)
         try:
             response = self._session(row[10]).post(
@@ -635,6 +636,11 @@ class Dispatcher:
                 status, error = None, (
                     "timeout: no complete answer in %gs" % self.deadline)
         observability.count_delivery(delivery_result(status, error))
+        store.execute(
+            "INSERT INTO deliveryattempt (delivery_id, attempt, "
+            "status_code, error, duration_ms, at) VALUES (?, ?, ?, ?, ?, ?)",
+            delivery.id, delivery.attempts, status, error,
+            int((time.monotonic() - started) * 1000), str(utcnow()))
         if status is not None and 200 <= status < 300:
             self._finish(delivery, "delivered", status)
             if endpoint.blocked_until is not None:

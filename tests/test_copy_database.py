@@ -72,8 +72,36 @@ def used_sqlite(tmp_path, make_app, receiver):
                           json=send_body(instance_id="line-2",
                                          message_purpose="marketing"))
     assert refused.status_code == 422
+    fill_later_tables(account)
     store.close_pool()
     return url, account
+
+
+def fill_later_tables(account):
+    """A row in each table later features added (numbers, console)."""
+    import datetime
+
+    import console_auth
+    import reports
+    with store.db.connection_context():
+        store.remember_lid(account.customer_id, "123456789012345@lid",
+                           "+966501234500")
+        operator = console_auth.create_operator("ops@moving.example",
+                                                "a long password 1")
+        console_auth.ConsoleSession.create(
+            token_hash="0" * 64, operator=operator,
+            expires_at=datetime.datetime(2030, 1, 1))
+        store.MessageReceipt.create(instance=account.instance_id,
+                                    message_id="3EB0C0FFEE", rank=2)
+        store.PauseRecord.create(instance=account.instance_id,
+                                 action="pause", reason="check", actor="t")
+        store.DeliveryAttempt.create(delivery=store.Delivery.select().first(),
+                                     attempt=1, status_code=500,
+                                     duration_ms=12)
+        day = datetime.date(2026, 11, 30)
+        reports.UsageDay.create(day=day)
+        reports.UsageCount.create(day=day, customer_id=account.customer_id,
+                                  outcome="sent", error_code="", count=3)
 
 
 def test_copy_keeps_every_row_and_the_gateway_carries_on(
