@@ -74,6 +74,26 @@ class SqliteDatabase(PooledSqliteDatabase):
     engine = "sqlite"
     url = None
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._doomed = set()
+
+    def close_all(self):
+        """Close every pooled connection; one another thread is using now
+        is closed when that thread hands it back (closing a SQLite
+        connection under a running statement crashes the process)."""
+        with self._pool_lock:
+            self._doomed.update(self._in_use)
+        self.close()
+        self.close_idle()
+
+    def _can_reuse(self, conn):
+        key = self.conn_key(conn)
+        if key in self._doomed:
+            self._doomed.discard(key)
+            return False
+        return True
+
 
 class PostgresDatabase(PooledPostgresqlDatabase):
     """PostgreSQL for several hosts: the same models and the same SQL.
