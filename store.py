@@ -422,6 +422,8 @@ def open_db(url, pool_size=None):
     """Point ``db`` at the database of ``url`` (kept if already there);
     return the SQLite file's path, or None on PostgreSQL."""
     current = db.obj
+    if current is not None and current.engine == "sqlite":
+        pool_size = None  # SQLite's pool is not the setting's to size
     if current is None or current.url != url or (
             pool_size is not None and current._max_connections != pool_size):
         if current is not None:
