@@ -453,8 +453,9 @@ def first(model, sql, *params):
     return None
 
 
-def execute(sql, params=()):
-    """Run hand-written ``sql`` (``?`` placeholders) on either engine."""
+def execute(sql, *params):
+    """Run hand-written ``sql`` (``?`` placeholders) on either engine;
+    return the cursor (rows come back as tuples)."""
     return db.execute_sql(sql, params)
 
 
@@ -494,6 +495,12 @@ def lock(name):
         digest = hashlib.sha256(name.encode("utf-8")).digest()
         key = int.from_bytes(digest[:8], "big") >> 1
         db.execute_sql("SELECT pg_advisory_xact_lock(%s)", (key,))
+
+
+def for_update_sql():
+    """What ends a hand-written claim: ``FOR UPDATE SKIP LOCKED`` where
+    the engine has it (see ``for_update``)."""
+    return " FOR UPDATE SKIP LOCKED" if db.obj.engine == "postgres" else ""
 
 
 def for_update(query, skip_locked=True):

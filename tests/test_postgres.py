@@ -65,7 +65,7 @@ def test_hand_written_sql_runs_on_postgres(make_app, postgres_url):
             account.instance_name
         assert store.execute("SELECT COUNT(*) FROM webhookendpoint WHERE "
                              "customer_id = ? AND enabled",
-                             (account.customer_id,)).fetchone()[0] == 0
+                             account.customer_id).fetchone()[0] == 0
 
 
 def test_first_take_of_a_new_period_races_on_postgres(make_app,
