@@ -75,7 +75,8 @@ def create_app(config=None):
     app.config.update(MAX_CONTENT_LENGTH=MAX_BODY_BYTES)
     app.json.sort_keys = False
     db_path = store.init_db(settings.DATABASE_URL,
-                            pool_size=settings.DATABASE_POOL_SIZE)
+                            pool_size=settings.DATABASE_POOL_SIZE,
+                            serving=True)
     sandbox_state = None if settings.EVOLUTION_URL else \
         build_embedded_sandbox()
     evolution = build_evolution_client(settings, sandbox_state)

@@ -55,6 +55,11 @@ PRAGMAS = {
 # Bound to a SqliteDatabase or a PostgresDatabase by init_db.
 db = DatabaseProxy()
 POSTGRES_SCHEMES = ("postgresql", "postgres")
+# How the gateway's connections name themselves to PostgreSQL: those of
+# processes serving requests, and those of everything else (the CLI, a
+# starting master, tests).
+APP_NAME = "whatsapp-gateway"
+TOOL_NAME = "whatsapp-gateway-tool"
 # Connections a worker process keeps to PostgreSQL unless told otherwise
 # (GATEWAY_DATABASE_POOL_SIZE): gunicorn's threads, the webhook pool and
 # the dispatcher loop, with room to spare.
@@ -71,6 +76,7 @@ class SqliteDatabase(PooledSqliteDatabase):
     """
     engine = "sqlite"
     url = None
+    serving = False
 
 
 class PostgresDatabase(PooledPostgresqlDatabase):
@@ -82,6 +88,7 @@ class PostgresDatabase(PooledPostgresqlDatabase):
     """
     engine = "postgres"
     url = None
+    serving = False
 
     def begin(self, lock_type=None):
         # SQLite's "BEGIN IMMEDIATE" takes the file's one write lock up
@@ -393,17 +400,20 @@ def database_path(url):
     return parsed.netloc + parsed.path if parsed.netloc else parsed.path[1:]
 
 
-def open_database(url, pool_size=None):
-    """A new, unconnected database for ``url`` (not bound to ``db``)."""
+def open_database(url, pool_size=None, serving=False):
+    """A new, unconnected database for ``url`` (not bound to ``db``);
+    ``serving``: for a process that serves requests."""
     if is_postgres_url(url):
         # libpq reads the URL itself (user, password, host, port, dbname,
         # ?sslmode=... and the like); peewee hands it over as the DSN.
         dsn = "postgresql://" + url.split("://", 1)[1]
+        options = {"connect_timeout": 5,
+                   "application_name": APP_NAME if serving else TOOL_NAME}
         database = PostgresDatabase(
             dsn, max_connections=pool_size or POOL_SIZE, stale_timeout=600,
             timeout=BUSY_TIMEOUT,
-            **({} if "connect_timeout=" in url else {"connect_timeout": 5}))
-        database.url = url
+            **{k: v for k, v in options.items() if k + "=" not in url})
+        database.url, database.serving = url, serving
         return database
     if sqlite3.sqlite_version_info < (3, 35):
         # UPDATE ... RETURNING keeps the quota and status checks race-free.
@@ -418,24 +428,27 @@ def open_database(url, pool_size=None):
     return database
 
 
-def open_db(url, pool_size=None):
+def open_db(url, pool_size=None, serving=False):
     """Point ``db`` at the database of ``url`` (kept if already there);
     return the SQLite file's path, or None on PostgreSQL."""
     current = db.obj
     if current is not None and current.engine == "sqlite":
-        pool_size = None  # SQLite's pool is not the setting's to size
+        # Neither the pool size setting nor the connection names are
+        # SQLite's.
+        pool_size, serving = None, False
     if current is None or current.url != url or (
-            pool_size is not None and current._max_connections != pool_size):
+            pool_size is not None and current._max_connections != pool_size
+    ) or (serving and not current.serving):
         if current is not None:
             # Pooled connections to another database must not be reused.
             current.close_all()
-        db.initialize(open_database(url, pool_size))
+        db.initialize(open_database(url, pool_size, serving))
     return database_path(url)
 
 
-def init_db(url, pool_size=None):
+def init_db(url, pool_size=None, serving=False):
     """Open the database of ``url`` and bring its schema up to date."""
-    path = open_db(url, pool_size)
+    path = open_db(url, pool_size, serving)
     with db.connection_context():
         migrate.apply_pending(db)
     return path
@@ -481,6 +494,22 @@ def to_pyformat(sql):
             continue
         out.append("%%" if char == "%" else char)
     return "".join(out)
+
+
+def others_connected():
+    """Whether any process serving requests is connected to this
+    database.
+
+    Every send in flight holds a connection (one per request), so when
+    none is connected no send can be in flight on any host.  SQLite: one
+    host, whose workers are gone before its master starts again.
+    """
+    if db.obj.engine != "postgres":
+        return False
+    return db.execute_sql(
+        "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE datname = "
+        "current_database() AND application_name = %s AND pid <> "
+        "pg_backend_pid())", (APP_NAME,)).fetchone()[0]
 
 
 def lock(name):
