@@ -19,6 +19,7 @@ from limits import RateLimitItemPerSecond
 from peewee import OperationalError
 
 import policy
+import ratelimit
 import store
 from errors import ApiError
 from evolution_client import EvolutionError
@@ -84,9 +85,17 @@ class Throttles:
         on the side of sending less.
         """
         keys = self._keys(instance_id, customer_id, phone)
+        if consume:
+            # One transaction for every throttle (see ratelimit.hit_all).
+            refused = ratelimit.hit_all(self.limiter, [
+                (item, keys[scope]) for _, item, scope in self.items])
+            if refused is None:
+                return
+            name, item, scope = self.items[refused]
+            raise policy.throttle_error(
+                name, self.retry_after(self.limiter, item, *keys[scope]))
         for name, item, scope in self.items:
-            act = self.limiter.hit if consume else self.limiter.test
-            if not act(item, *keys[scope]):
+            if not self.limiter.test(item, *keys[scope]):
                 raise policy.throttle_error(
                     name, self.retry_after(self.limiter, item, *keys[scope]))
 
