@@ -33,6 +33,9 @@ from test_webhooks import inbound
 from test_webhooks import post_intake as post_evolution
 from test_webhooks import receipt
 
+# SQLite's own planner; PostgreSQL plans from statistics.
+pytestmark = pytest.mark.sqlite_only
+
 # A full scan, or an index used for its order only.
 FULL_SCAN = re.compile(r"^SCAN (\w+)(?! USING (?:COVERING )?INDEX \S+ \()")
 # Tables a full scan of is fine: they hold a handful of rows per
