@@ -9,106 +9,42 @@ the engine of the URL by ``init_db``.  Views open a connection per request
 to a log line.
 
 Hand-written SQL keeps SQLite's ``?`` placeholders and portable syntax;
-the PostgreSQL engine translates the placeholders (``to_pyformat``).
-Where the engines differ, the helpers here (``lock``, ``for_update``)
-have a form for each.
+``database.py`` runs it on either engine, and has a form for each where
+they differ (``lock``, ``for_update``).
 """
 import datetime
-import functools
 import hashlib
-import os
 import re
 import secrets
-import sqlite3
-from urllib.parse import urlparse
 
 from peewee import BooleanField
 from peewee import CharField
 from peewee import DateField
-from peewee import DatabaseProxy
-from peewee import DataError
 from peewee import DateTimeField
 from peewee import ForeignKeyField
 from peewee import IntegerField
 from peewee import Model
 from peewee import TextField
-from playhouse.pool import PooledPostgresqlDatabase
-from playhouse.pool import PooledSqliteDatabase
 
 import migrate
-
-BUSY_TIMEOUT = 10
-
-# Durable enough for a message log (WAL + NORMAL loses at most the last
-# commits on power loss, never corrupts) and much faster than FULL.
-PRAGMAS = {
-    # First: the pool's own "timeout" is its wait for a free connection,
-    # so SQLite's busy wait is set here, before the pragmas below that
-    # may have to wait for another process (switching a new file to WAL).
-    "busy_timeout": BUSY_TIMEOUT * 1000,
-    "journal_mode": "wal",
-    "synchronous": "normal",
-    "foreign_keys": 1,
-    "cache_size": -16000,
-}
-
-# Bound to a SqliteDatabase or a PostgresDatabase by init_db.
-db = DatabaseProxy()
-POSTGRES_SCHEMES = ("postgresql", "postgres")
-# How the gateway's connections name themselves to PostgreSQL: those of
-# processes serving requests, and those of everything else (the CLI, a
-# starting master, tests).
-APP_NAME = "whatsapp-gateway"
-TOOL_NAME = "whatsapp-gateway-tool"
-# Connections a worker process keeps to PostgreSQL unless told otherwise
-# (GATEWAY_DATABASE_POOL_SIZE): gunicorn's threads, the webhook pool and
-# the dispatcher loop, with room to spare.
-POOL_SIZE = 20
-
-
-class SqliteDatabase(PooledSqliteDatabase):
-    """One SQLite file, pooled.
-
-    A pool keeps "a connection per request" cheap: closing one at the end
-    of a request hands it back instead of reopening the file (and
-    checkpointing the WAL) on every request.  Connections move between a
-    worker's threads, hence check_same_thread=False.
-    """
-    engine = "sqlite"
-    url = None
-    serving = False
-
-
-class PostgresDatabase(PooledPostgresqlDatabase):
-    """PostgreSQL for several hosts: the same models and the same SQL.
-
-    Each worker process has its own pool (opened after the fork), sized
-    by ``GATEWAY_DATABASE_POOL_SIZE``; a thread waits up to
-    ``BUSY_TIMEOUT`` seconds for a free connection.
-    """
-    engine = "postgres"
-    url = None
-    serving = False
-
-    def begin(self, lock_type=None):
-        # SQLite's "BEGIN IMMEDIATE" takes the file's one write lock up
-        # front.  PostgreSQL locks the rows a transaction writes, and the
-        # transactions that must run alone take a named lock (store.lock),
-        # so every transaction here starts with a plain BEGIN.
-        return super().begin()
-
-    def execute_sql(self, sql, params=None):
-        try:
-            return super().execute_sql(to_pyformat(sql), params)
-        except ValueError as exc:
-            # psycopg2 refuses a NUL in a string before sending anything;
-            # callers handle a DataError, as for any value a column
-            # cannot take.
-            if "NUL" not in str(exc):
-                raise
-            raise DataError("text with a NUL character cannot be "
-                            "stored") from None
-
+# The engine and its helpers (database.py), also used as store.<name>.
+from database import BUSY_TIMEOUT  # noqa: F401
+from database import PRAGMAS  # noqa: F401
+from database import close_pool  # noqa: F401
+from database import database_path  # noqa: F401
+from database import db
+from database import describe_database  # noqa: F401
+from database import engine  # noqa: F401
+from database import execute
+from database import for_update  # noqa: F401
+from database import for_update_sql  # noqa: F401
+from database import is_postgres_url  # noqa: F401
+from database import lock  # noqa: F401
+from database import open_database  # noqa: F401
+from database import open_db
+from database import others_connected  # noqa: F401
+from database import redact_url  # noqa: F401
+from database import to_pyformat  # noqa: F401
 
 MODULES = ("api", "3cx")
 # A row id as written in a URL or a body: ASCII digits that fit SQLite's
@@ -398,105 +334,12 @@ def prune(now=None, keep_days=30, idempotency_hours=24):
     return removed
 
 
-def close_pool():
-    """Close every pooled connection (before a fork, at shutdown)."""
-    if db.obj is not None:
-        db.close_all()
-
-
-def is_postgres_url(url):
-    return urlparse(url).scheme in POSTGRES_SCHEMES
-
-
-def redact_url(url):
-    """``url`` without its password, fit for a log line or a listing."""
-    parsed = urlparse(url)
-    if parsed.password is None:
-        return url
-    netloc = parsed.netloc.replace(":" + parsed.password + "@", ":***@", 1)
-    return parsed._replace(netloc=netloc).geturl()
-
-
-def describe_database(url):
-    """The SQLite file's path, or the PostgreSQL URL without password."""
-    return database_path(url) or redact_url(url)
-
-
-def engine():
-    """``"sqlite"`` or ``"postgres"``: the engine ``db`` is bound to."""
-    return db.obj.engine
-
-
-def database_path(url):
-    """Return the file path of a ``sqlite:///path`` URL (None for
-    PostgreSQL)."""
-    if is_postgres_url(url):
-        return None
-    parsed = urlparse(url)
-    return parsed.netloc + parsed.path if parsed.netloc else parsed.path[1:]
-
-
-def open_database(url, pool_size=None, serving=False):
-    """A new, unconnected database for ``url`` (not bound to ``db``);
-    ``serving``: for a process that serves requests."""
-    if is_postgres_url(url):
-        # libpq reads the URL itself (user, password, host, port, dbname,
-        # ?sslmode=... and the like); peewee hands it over as the DSN.
-        dsn = "postgresql://" + url.split("://", 1)[1]
-        options = {"connect_timeout": 5,
-                   "application_name": APP_NAME if serving else TOOL_NAME}
-        database = PostgresDatabase(
-            dsn, max_connections=pool_size or POOL_SIZE, stale_timeout=600,
-            timeout=BUSY_TIMEOUT,
-            **{k: v for k, v in options.items() if k + "=" not in url})
-        database.url, database.serving = url, serving
-        return database
-    if sqlite3.sqlite_version_info < (3, 35):
-        # UPDATE ... RETURNING keeps the quota and status checks race-free.
-        raise RuntimeError("SQLite 3.35 or newer is required (this Python "
-                           "has %s)" % sqlite3.sqlite_version)
-    path = database_path(url)
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    database = SqliteDatabase(path, max_connections=64, stale_timeout=600,
-                              pragmas=PRAGMAS, check_same_thread=False)
-    database.url = url
-    return database
-
-
-def open_db(url, pool_size=None, serving=False):
-    """Point ``db`` at the database of ``url`` (kept if already there);
-    return the SQLite file's path, or None on PostgreSQL."""
-    current = db.obj
-    if current is not None and current.engine == "sqlite":
-        # Neither the pool size setting nor the connection names are
-        # SQLite's.
-        pool_size, serving = None, False
-    if current is None or current.url != url or (
-            pool_size is not None and current._max_connections != pool_size
-    ) or (serving and not current.serving):
-        if current is not None:
-            # Pooled connections to another database must not be reused.
-            current.close_all()
-        db.initialize(open_database(url, pool_size, serving))
-    return database_path(url)
-
-
 def init_db(url, pool_size=None, serving=False):
     """Open the database of ``url`` and bring its schema up to date."""
     path = open_db(url, pool_size, serving)
     with db.connection_context():
         migrate.apply_pending(db)
     return path
-
-
-def execute(sql, *params):
-    """Run hand-written ``sql`` (``?`` placeholders) on either engine;
-    return the cursor.
-
-    For the hot paths, like ``first``: rows come back as tuples.
-    """
-    return db.execute_sql(sql, params)
 
 
 def first(model, sql, *params):
@@ -509,77 +352,6 @@ def first(model, sql, *params):
     for row in model.raw(sql, *params):
         return row
     return None
-
-
-@functools.lru_cache(maxsize=1024)
-def to_pyformat(sql):
-    """``sql`` with SQLite's ``?`` placeholders as psycopg's ``%s``.
-
-    Statements peewee built already use ``%s`` and have no ``?``, so they
-    come back unchanged.  A literal ``%`` becomes ``%%``; quoted strings
-    and names are left as they are.
-    """
-    if "?" not in sql:
-        return sql
-    out, quote = [], None
-    for char in sql:
-        if quote:
-            if char == quote:
-                quote = None
-        elif char in "'\"":
-            quote = char
-        elif char == "?":
-            out.append("%s")
-            continue
-        out.append("%%" if char == "%" else char)
-    return "".join(out)
-
-
-def others_connected():
-    """Whether any process serving requests is connected to this
-    database.
-
-    Every send in flight holds a connection (one per request), so when
-    none is connected no send can be in flight on any host.  SQLite: one
-    host, whose workers are gone before its master starts again.
-    """
-    if db.obj.engine != "postgres":
-        return False
-    return db.execute_sql(
-        "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE datname = "
-        "current_database() AND application_name = %s AND pid <> "
-        "pg_backend_pid())", (APP_NAME,)).fetchone()[0]
-
-
-def lock(name):
-    """Make the current transaction run alone among those locking ``name``.
-
-    SQLite: nothing to do, as long as the transaction began IMMEDIATE
-    (``db.atomic("IMMEDIATE")``): it already holds the one write lock.
-    PostgreSQL: a transaction-level advisory lock on a 63-bit hash of
-    ``name``, released at commit or rollback.
-    """
-    if db.obj.engine == "postgres":
-        digest = hashlib.sha256(name.encode("utf-8")).digest()
-        key = int.from_bytes(digest[:8], "big") >> 1
-        db.execute_sql("SELECT pg_advisory_xact_lock(%s)", (key,))
-
-
-def for_update_sql():
-    """What ends a hand-written claim: ``FOR UPDATE SKIP LOCKED`` where
-    the engine has it (see ``for_update``)."""
-    return " FOR UPDATE SKIP LOCKED" if db.obj.engine == "postgres" else ""
-
-
-def for_update(query, skip_locked=True):
-    """``query`` with ``FOR UPDATE SKIP LOCKED`` where the engine has it.
-
-    Concurrent claimers on PostgreSQL each get rows no other holds; on
-    SQLite an IMMEDIATE transaction has already serialised them.
-    """
-    if db.obj.engine == "postgres":
-        return query.for_update(skip_locked=skip_locked)
-    return query
 
 
 def find_instance(ref, customer_id=None):

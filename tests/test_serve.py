@@ -33,9 +33,9 @@ def wait_until_up(url, timeout=30):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            if requests.get(url + "/healthz", timeout=1).ok:
+            if requests.get(url + "/healthz", timeout=5).ok:
                 return
-        except requests.ConnectionError:
+        except requests.RequestException:  # not up, or still booting
             time.sleep(0.1)
     raise AssertionError("gateway did not start")
 
