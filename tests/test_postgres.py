@@ -150,3 +150,12 @@ def test_quota_periods_do_not_depend_on_the_engine():
     periods = policy.quota_periods(datetime.datetime(2026, 12, 1, 23, 59))
     assert periods["daily"][0] == "d2026-12-01"
     assert periods["monthly"][0] == "m2026-12"
+
+
+@pytest.mark.parametrize("purpose", ["x" * 300, "market\u0000ing"])
+def test_odd_purposes_get_the_same_answer_on_every_engine(client, account,
+                                                          purpose):
+    response = client.post("/api/send-message", headers=account.headers,
+                           json=send_body(message_purpose=purpose))
+    assert response.status_code == 422
+    assert response.get_json()["error"] == "message_purpose_not_allowed"
