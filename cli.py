@@ -10,6 +10,7 @@ import logging
 import sys
 from urllib.parse import urlparse
 
+from peewee import DataError
 from peewee import IntegrityError
 
 import sending
@@ -658,4 +659,10 @@ def main(argv=None):
         return 2
     except ConfigError as exc:
         print("gateway: %s" % exc, file=sys.stderr)
+        return 2
+    except DataError:
+        # PostgreSQL refuses what SQLite would keep: longer than a
+        # column's 255 characters, or a NUL in text.
+        print("gateway: error: a value is too long (255 characters at "
+              "most) or holds a NUL character", file=sys.stderr)
         return 2

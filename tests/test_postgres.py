@@ -159,3 +159,18 @@ def test_odd_purposes_get_the_same_answer_on_every_engine(client, account,
                            json=send_body(message_purpose=purpose))
     assert response.status_code == 422
     assert response.get_json()["error"] == "message_purpose_not_allowed"
+
+
+def test_cli_refuses_an_unstorable_value_with_one_line(postgres_url,
+                                                       tmp_path):
+    import os
+    import subprocess
+
+    from conftest import GATEWAY_BIN
+    done = subprocess.run(
+        [GATEWAY_BIN, "customers", "create", "A" * 300],
+        env=dict(os.environ, GATEWAY_DATABASE_URL=postgres_url),
+        cwd=str(tmp_path), capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert "255 characters" in done.stderr
+    assert "Traceback" not in done.stderr
