@@ -210,13 +210,14 @@ class Tracer:
 def tracer(app, monkeypatch):
     tracer = Tracer()
     store.db.close_all()  # pooled connections opened untraced
-    original = store.db._connect
+    database = store.db.obj  # the SQLite database behind the proxy
+    original = database._connect
 
     def traced_connect():
         connection = original()
         connection.set_trace_callback(tracer.callback("gateway"))
         return connection
-    monkeypatch.setattr(store.db, "_connect", traced_connect)
+    monkeypatch.setattr(database, "_connect", traced_connect)
     storage = app.extensions["gateway"]["limiter"].storage
     original_open = storage._open
 
