@@ -177,8 +177,10 @@ def open_db(url, pool_size=None, serving=False):
             pool_size is not None and current._max_connections != pool_size
     ) or (serving and not current.serving):
         if current is not None:
-            # Pooled connections to another database must not be reused.
-            current.close_all()
+            # Pooled connections to another database must not be reused;
+            # one another thread still holds is left to it (closing it
+            # under that thread crashes SQLite).
+            current.close_idle()
         db.initialize(open_database(url, pool_size, serving))
     return database_path(url)
 
