@@ -41,7 +41,7 @@ PRAGMAS = {
     "cache_size": -16000,
 }
 
-# Bound to a SqliteDatabase or a PostgresDatabase by init_db.
+# Bound to a SqliteDatabase or a PostgresDatabase by open_db.
 db = DatabaseProxy()
 POSTGRES_SCHEMES = ("postgresql", "postgres")
 # How the gateway's connections name themselves to PostgreSQL: those of
