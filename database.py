@@ -169,7 +169,7 @@ def open_db(url, pool_size=None, serving=False):
     """Point ``db`` at the database of ``url`` (kept if already there);
     return the SQLite file's path, or None on PostgreSQL."""
     current = db.obj
-    if current is not None and current.engine == "sqlite":
+    if not is_postgres_url(url):
         # Neither the pool size setting nor the connection names are
         # SQLite's.
         pool_size, serving = None, False
