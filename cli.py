@@ -12,6 +12,7 @@ import sqlite3
 import sys
 from urllib.parse import urlparse
 
+from peewee import DataError
 
 import cli_console
 import cli_instances
@@ -535,6 +536,12 @@ def main(argv=None):
         return 2
     except NumberError as exc:
         print("gateway: error: %s" % exc, file=sys.stderr)
+        return 2
+    except DataError:
+        # PostgreSQL refuses what SQLite would keep: longer than a
+        # column's 255 characters, or a NUL in text.
+        print("gateway: error: a value is too long (255 characters at "
+              "most) or holds a NUL character", file=sys.stderr)
         return 2
 
 

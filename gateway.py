@@ -81,7 +81,8 @@ def create_app(config=None):
     app.json.sort_keys = False
     db_path = store.init_db(settings.DATABASE_URL,
                             pool_size=settings.DATABASE_POOL_SIZE,
-                            secret_key=settings.SECRET_KEY)
+                            secret_key=settings.SECRET_KEY,
+                            serving=True)
     sandbox_state = None if settings.EVOLUTION_URL else \
         build_embedded_sandbox()
     evolution = build_evolution_client(settings, sandbox_state)

@@ -329,7 +329,21 @@ def create_limiter(uri: str, strategy: str = "moving-window") -> RateLimiter:
         limiter_class = STRATEGIES[strategy]
     except KeyError:
         raise ValueError(f"unknown rate-limit strategy: {strategy}") from None
-    return limiter_class(storage_from_string(uri))
+    return limiter_class(storage_from_string(uri, **storage_options(uri)))
+
+
+# Redis shared by several hosts: a request waits at most this long for
+# it (connect, then each answer) instead of hanging with a lost server.
+REDIS_TIMEOUT_S = 2.0
+
+
+def storage_options(uri: str) -> dict:
+    """Client options for ``uri``'s storage, unless the URI sets them."""
+    scheme = urllib.parse.urlsplit(uri).scheme
+    if not scheme.startswith(("redis", "rediss")) or "timeout" in uri:
+        return {}
+    return {"socket_connect_timeout": REDIS_TIMEOUT_S,
+            "socket_timeout": REDIS_TIMEOUT_S}
 
 
 def hit_all(limiter: RateLimiter, hits) -> int | None:

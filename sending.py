@@ -391,6 +391,14 @@ def release_quota(customer, now):
              .execute())
 
 
+def loggable(purpose):
+    """A refused purpose as any engine stores it: a column's 255
+    characters at most, no NUL (PostgreSQL refuses both, SQLite not)."""
+    if not isinstance(purpose, str):
+        return None
+    return purpose[:255].replace("\x00", "\ufffd")
+
+
 def record_refusal(customer, instance, phone, text, purpose, source, error):
     """Log a send the guards refused, with its error code (and the rule
     that refused it, when the guard names one)."""
@@ -398,7 +406,7 @@ def record_refusal(customer, instance, phone, text, purpose, source, error):
     rule = error.details.get("rule") or error.details.get("reason")
     MessageLog.create(
         customer=customer.id, instance=instance.id if instance else None,
-        phone=phone, purpose=purpose if isinstance(purpose, str) else None,
+        phone=phone, purpose=loggable(purpose),
         source=source, outcome="refused", error_code=error.code,
         reason=str(rule)[:250] if rule else None,
         message_text=store.storable_text(purpose, text),

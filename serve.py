@@ -106,12 +106,12 @@ def run(settings, host, port, workers, threads):
     log.info("database %s", store.describe_database(settings.DATABASE_URL))
     with db.connection_context():
         # Rows left pending by a worker that died mid-send: their outcome
-        # is unknown, never "still sending".  On PostgreSQL other hosts
-        # may be sending right now, so only rows older than any send can
-        # take are theirs to settle.
+        # is unknown, never "still sending".  While other hosts are
+        # connected (PostgreSQL) they may be sending right now, so only
+        # rows older than any send can take are settled here.
         sending.recover_pending(
-            older_than=0 if store.engine() == "sqlite"
-            else settings.EVOLUTION_TIMEOUT + 60)
+            older_than=settings.EVOLUTION_TIMEOUT + 60
+            if store.others_connected() else 0)
         if settings.DEMO and not settings.EVOLUTION_URL:
             key = seed_demo()
             if key:

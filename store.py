@@ -9,121 +9,45 @@ the engine of the URL by ``init_db``.  Views open a connection per request
 to a log line.
 
 Hand-written SQL keeps SQLite's ``?`` placeholders and portable syntax;
-the PostgreSQL engine translates the placeholders (``to_pyformat``).
-Where the engines differ, the helpers here (``lock``, ``for_update``)
-have a form for each.
+``database.py`` runs it on either engine, and has a form for each where
+they differ (``lock``, ``for_update``).
 """
 import datetime
-import functools
 import hashlib
-import os
 import re
 import secrets
-import sqlite3
-from urllib.parse import urlparse
 
 from peewee import BooleanField
 from peewee import CharField
 from peewee import DateField
-from peewee import DatabaseProxy
-from peewee import DataError
 from peewee import DateTimeField
 from peewee import ForeignKeyField
 from peewee import IntegerField
 from peewee import Model
 from peewee import TextField
-from playhouse.pool import PooledPostgresqlDatabase
-from playhouse.pool import PooledSqliteDatabase
 
 import migrate
-import secretbox
+import secretbox  # noqa: F401
 from secretbox import SecretField
-
-BUSY_TIMEOUT = 10
-
-# Durable enough for a message log (WAL + NORMAL loses at most the last
-# commits on power loss, never corrupts) and much faster than FULL.
-PRAGMAS = {
-    # First: the pool's own "timeout" is its wait for a free connection,
-    # so SQLite's busy wait is set here, before the pragmas below that
-    # may have to wait for another process (switching a new file to WAL).
-    "busy_timeout": BUSY_TIMEOUT * 1000,
-    "journal_mode": "wal",
-    "synchronous": "normal",
-    "foreign_keys": 1,
-    "cache_size": -16000,
-}
-
-# Bound to a SqliteDatabase or a PostgresDatabase by init_db.
-db = DatabaseProxy()
-POSTGRES_SCHEMES = ("postgresql", "postgres")
-# Connections a worker process keeps to PostgreSQL unless told otherwise
-# (GATEWAY_DATABASE_POOL_SIZE): gunicorn's threads, the webhook pool and
-# the dispatcher loop, with room to spare.
-POOL_SIZE = 20
-
-
-class SqliteDatabase(PooledSqliteDatabase):
-    """One SQLite file, pooled.
-
-    A pool keeps "a connection per request" cheap: closing one at the end
-    of a request hands it back instead of reopening the file (and
-    checkpointing the WAL) on every request.  Connections move between a
-    worker's threads, hence check_same_thread=False.
-    """
-    engine = "sqlite"
-    url = None
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self._doomed = set()
-
-    def close_all(self):
-        """Close every pooled connection; one another thread is using now
-        is closed when that thread hands it back (closing a SQLite
-        connection under a running statement crashes the process)."""
-        with self._pool_lock:
-            self._doomed.update(self._in_use)
-        self.close()
-        self.close_idle()
-
-    def _can_reuse(self, conn):
-        key = self.conn_key(conn)
-        if key in self._doomed:
-            self._doomed.discard(key)
-            return False
-        return True
-
-
-class PostgresDatabase(PooledPostgresqlDatabase):
-    """PostgreSQL for several hosts: the same models and the same SQL.
-
-    Each worker process has its own pool (opened after the fork), sized
-    by ``GATEWAY_DATABASE_POOL_SIZE``; a thread waits up to
-    ``BUSY_TIMEOUT`` seconds for a free connection.
-    """
-    engine = "postgres"
-    url = None
-
-    def begin(self, lock_type=None):
-        # SQLite's "BEGIN IMMEDIATE" takes the file's one write lock up
-        # front.  PostgreSQL locks the rows a transaction writes, and the
-        # transactions that must run alone take a named lock (store.lock),
-        # so every transaction here starts with a plain BEGIN.
-        return super().begin()
-
-    def execute_sql(self, sql, params=None):
-        try:
-            return super().execute_sql(to_pyformat(sql), params)
-        except ValueError as exc:
-            # psycopg2 refuses a NUL in a string before sending anything;
-            # callers handle a DataError, as for any value a column
-            # cannot take.
-            if "NUL" not in str(exc):
-                raise
-            raise DataError("text with a NUL character cannot be "
-                            "stored") from None
-
+# The engine and its helpers (database.py), also used as store.<name>.
+from database import BUSY_TIMEOUT  # noqa: F401
+from database import PRAGMAS  # noqa: F401
+from database import close_pool  # noqa: F401
+from database import database_path  # noqa: F401
+from database import db
+from database import describe_database  # noqa: F401
+from database import engine  # noqa: F401
+from database import execute
+from database import for_update  # noqa: F401
+from database import for_update_sql  # noqa: F401
+from database import is_postgres_url  # noqa: F401
+from database import lock  # noqa: F401
+from database import open_database  # noqa: F401
+from database import open_db
+from database import others_connected  # noqa: F401
+from database import redact_url  # noqa: F401
+from database import secure_file  # noqa: F401
+from database import to_pyformat  # noqa: F401
 
 MODULES = ("api", "3cx")
 # A row id as written in a URL or a body: ASCII digits that fit SQLite's
@@ -543,129 +467,12 @@ def purge_message_texts(days, now=None, batch=5000):
             .where(MessageLog.id.in_(old)).execute())
 
 
-def secure_file(path):
-    """Create ``path`` 0600 if missing, or take other users' access away.
-
-    SQLite creates a database's -wal and -shm files with the database
-    file's own mode, so making the main file 0600 before SQLite first
-    opens it covers them too; existing ones are fixed here as well.
-    """
-    try:
-        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
-    except OSError:
-        return  # not ours to create (read-only, another owner): leave it
-    for name in (path, path + "-wal", path + "-shm", path + "-journal"):
-        try:
-            if os.stat(name).st_mode & 0o077:
-                os.chmod(name, 0o600)
-        except OSError:
-            pass
-
-
-def close_pool():
-    """Close every pooled connection (before a fork, at shutdown)."""
-    if db.obj is not None:
-        db.close_all()
-
-
-def is_postgres_url(url):
-    return urlparse(url).scheme in POSTGRES_SCHEMES
-
-
-def redact_url(url):
-    """``url`` without its password, fit for a log line or a listing."""
-    parsed = urlparse(url)
-    if parsed.password is None:
-        return url
-    netloc = parsed.netloc.replace(":" + parsed.password + "@", ":***@", 1)
-    return parsed._replace(netloc=netloc).geturl()
-
-
-def describe_database(url):
-    """The SQLite file's path, or the PostgreSQL URL without password."""
-    return database_path(url) or redact_url(url)
-
-
-def engine():
-    """``"sqlite"`` or ``"postgres"``: the engine ``db`` is bound to."""
-    return db.obj.engine
-
-
-def database_path(url):
-    """Return the file path of a ``sqlite:///path`` URL (None for
-    PostgreSQL)."""
-    if is_postgres_url(url):
-        return None
-    parsed = urlparse(url)
-    return parsed.netloc + parsed.path if parsed.netloc else parsed.path[1:]
-
-
-def open_database(url, pool_size=None):
-    """A new, unconnected database for ``url`` (not bound to ``db``)."""
-    if is_postgres_url(url):
-        # libpq reads the URL itself (user, password, host, port, dbname,
-        # ?sslmode=... and the like); peewee hands it over as the DSN.
-        dsn = "postgresql://" + url.split("://", 1)[1]
-        database = PostgresDatabase(
-            dsn, max_connections=pool_size or POOL_SIZE, stale_timeout=600,
-            timeout=BUSY_TIMEOUT,
-            **({} if "connect_timeout=" in url else {"connect_timeout": 5}))
-        database.url = url
-        return database
-    if sqlite3.sqlite_version_info < (3, 35):
-        # UPDATE ... RETURNING keeps the quota and status checks race-free.
-        raise RuntimeError("SQLite 3.35 or newer is required (this Python "
-                           "has %s)" % sqlite3.sqlite_version)
-    path = database_path(url)
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    secure_file(path)
-    database = SqliteDatabase(path, max_connections=64, stale_timeout=600,
-                              pragmas=PRAGMAS, check_same_thread=False)
-    database.url = url
-    return database
-
-
-def open_db(url, pool_size=None, secret_key=""):
-    """Point ``db`` at the database of ``url`` (kept if already there);
-    return the SQLite file's path, or None on PostgreSQL.
-
-    Also loads the key that seals secrets at rest: ``secret_key``, else
-    (SQLite only) the key file beside the database, created on first
-    start; PostgreSQL requires the key.
-    """
-    secretbox.configure(secretbox.load_key(
-        secret_key or os.environ.get("GATEWAY_SECRET_KEY", ""),
-        database_path(url)))
-    current = db.obj
-    resized = (is_postgres_url(url) and pool_size is not None
-               and current is not None
-               and current._max_connections != pool_size)
-    if current is None or current.url != url or resized:
-        if current is not None:
-            # Pooled connections to another database must not be reused;
-            # one another thread still holds is left to it (closing it
-            # under that thread crashes SQLite).
-            current.close_idle()
-        db.initialize(open_database(url, pool_size))
-    return database_path(url)
-
-
-def init_db(url, pool_size=None, secret_key=""):
+def init_db(url, pool_size=None, serving=False, secret_key=""):
     """Open the database of ``url`` and bring its schema up to date."""
-    path = open_db(url, pool_size, secret_key)
+    path = open_db(url, pool_size, serving, secret_key)
     with db.connection_context():
         migrate.apply_pending(db)
     return path
-
-
-def execute(sql, *params):
-    """Run hand-written ``sql`` (``?`` placeholders) on either engine;
-    return the cursor.
-
-    For the hot paths, like ``first``: rows come back as tuples.
-    """
-    return db.execute_sql(sql, params)
 
 
 def first(model, sql, *params):
@@ -678,55 +485,6 @@ def first(model, sql, *params):
     for row in model.raw(sql, *params):
         return row
     return None
-
-
-@functools.lru_cache(maxsize=1024)
-def to_pyformat(sql):
-    """``sql`` with SQLite's ``?`` placeholders as psycopg's ``%s``.
-
-    Statements peewee built already use ``%s`` and have no ``?``, so they
-    come back unchanged.  A literal ``%`` becomes ``%%``; quoted strings
-    and names are left as they are.
-    """
-    if "?" not in sql:
-        return sql
-    out, quote = [], None
-    for char in sql:
-        if quote:
-            if char == quote:
-                quote = None
-        elif char in "'\"":
-            quote = char
-        elif char == "?":
-            out.append("%s")
-            continue
-        out.append("%%" if char == "%" else char)
-    return "".join(out)
-
-
-def lock(name):
-    """Make the current transaction run alone among those locking ``name``.
-
-    SQLite: nothing to do, as long as the transaction began IMMEDIATE
-    (``db.atomic("IMMEDIATE")``): it already holds the one write lock.
-    PostgreSQL: a transaction-level advisory lock on a 63-bit hash of
-    ``name``, released at commit or rollback.
-    """
-    if db.obj.engine == "postgres":
-        digest = hashlib.sha256(name.encode("utf-8")).digest()
-        key = int.from_bytes(digest[:8], "big") >> 1
-        db.execute_sql("SELECT pg_advisory_xact_lock(%s)", (key,))
-
-
-def for_update(query, skip_locked=True):
-    """``query`` with ``FOR UPDATE SKIP LOCKED`` where the engine has it.
-
-    Concurrent claimers on PostgreSQL each get rows no other holds; on
-    SQLite an IMMEDIATE transaction has already serialised them.
-    """
-    if db.obj.engine == "postgres":
-        return query.for_update(skip_locked=skip_locked)
-    return query
 
 
 def find_instance(ref, customer_id=None):

@@ -81,8 +81,11 @@ class Server:
         shutil.rmtree(self.directory, ignore_errors=True)
 
 
-def start_postgres(max_connections=300):
-    """Start a new PostgreSQL cluster; return a Server (its admin URL)."""
+def start_postgres(max_connections=300, durable=False):
+    """Start a new PostgreSQL cluster; return a Server (its admin URL).
+
+    Not ``durable`` (tests): no fsync, no synchronous commit.
+    """
     bindir = postgres_bin()
     if bindir is None:
         raise RuntimeError("PostgreSQL is not installed "
@@ -107,7 +110,7 @@ def start_postgres(max_connections=300):
     port = free_port()
     with open(os.path.join(directory, "log"), "wb") as log:
         proc = _start_postgres(bindir, data, port, directory, log,
-                               max_connections, ids)
+                               max_connections, durable, ids)
     url = "postgresql://%s@127.0.0.1:%d/postgres" % (PG_USER, port)
     server = Server(url, proc, directory)
     try:
@@ -119,13 +122,15 @@ def start_postgres(max_connections=300):
 
 
 def _start_postgres(bindir, data, port, directory, log, max_connections,
-                    ids):
+                    durable, ids):
+    fast = [] if durable else [
+        "-c", "fsync=off", "-c", "synchronous_commit=off",
+        "-c", "full_page_writes=off"]
     return subprocess.Popen(
         [os.path.join(bindir, "postgres"), "-D", data, "-p", str(port),
-         "-h", "127.0.0.1", "-k", directory,
-         "-c", "fsync=off", "-c", "synchronous_commit=off",
-         "-c", "full_page_writes=off", "-c", "max_connections=%d"
-         % max_connections, "-c", "shared_buffers=64MB",
+         "-h", "127.0.0.1", "-k", directory] + fast + [
+         "-c", "max_connections=%d" % max_connections,
+         "-c", "shared_buffers=64MB",
          "-c", "log_min_messages=warning", "-c", "logging_collector=off"],
         cwd=directory, stdout=subprocess.DEVNULL, stderr=log,
         start_new_session=True, **ids)

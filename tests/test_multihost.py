@@ -159,3 +159,32 @@ def test_kill_9_of_one_host_loses_nothing(start_hosts, sandbox):
         receiver.close()
     # Host B keeps serving on its own.
     assert send(host_b, account, phone="+966501239999").status_code == 200
+
+
+def test_a_starting_host_leaves_the_others_sends_alone(start_hosts,
+                                                       sandbox):
+    """A host (re)starting settles sends left pending by dead workers, but
+    not one another host is making right now."""
+    account = create_account()
+    host_a, = start_hosts(count=1, EVOLUTION_TIMEOUT=20)
+    sandbox.state.set_fail_next(hang_s=8)
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        sending = pool.submit(send, host_a, account)
+        deadline = time.monotonic() + 10
+        while not pending_rows() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert pending_rows()
+        # Host B starts while A's send is in flight.
+        start_hosts(count=1, EVOLUTION_TIMEOUT=20)
+        assert not sending.done(), "the send must outlast B's start"
+        response = sending.result()
+    assert response.status_code == 200, response.text
+    with store.db.connection_context():
+        row = store.MessageLog.get_by_id(response.json()["log_id"])
+    assert (row.outcome, row.reason, row.error_code) == ("sent", None, None)
+
+
+def pending_rows():
+    with store.db.connection_context():
+        return list(store.MessageLog.select().where(
+            store.MessageLog.outcome == "pending"))

@@ -150,3 +150,27 @@ def test_quota_periods_do_not_depend_on_the_engine():
     periods = policy.quota_periods(datetime.datetime(2026, 12, 1, 23, 59))
     assert periods["daily"][0] == "d2026-12-01"
     assert periods["monthly"][0] == "m2026-12"
+
+
+@pytest.mark.parametrize("purpose", ["x" * 300, "market\u0000ing"])
+def test_odd_purposes_get_the_same_answer_on_every_engine(client, account,
+                                                          purpose):
+    response = client.post("/api/send-message", headers=account.headers,
+                           json=send_body(message_purpose=purpose))
+    assert response.status_code == 422
+    assert response.get_json()["error"] == "message_purpose_not_allowed"
+
+
+def test_cli_refuses_an_unstorable_value_with_one_line(postgres_url,
+                                                       tmp_path):
+    import os
+    import subprocess
+
+    from conftest import GATEWAY_BIN
+    done = subprocess.run(
+        [GATEWAY_BIN, "customers", "create", "A" * 300],
+        env=dict(os.environ, GATEWAY_DATABASE_URL=postgres_url),
+        cwd=str(tmp_path), capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert "255 characters" in done.stderr
+    assert "Traceback" not in done.stderr

@@ -33,7 +33,7 @@ def wait_until_up(url, timeout=30):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            if requests.get(url + "/healthz", timeout=1).ok:
+            if requests.get(url + "/healthz", timeout=5).ok:
                 return
         except requests.RequestException:  # refused, or slow under load
             time.sleep(0.1)
