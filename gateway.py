@@ -82,7 +82,8 @@ def create_app(config=None):
         "sqlite:///" + os.path.join(os.path.dirname(db_path),
                                     "ratelimit.db"))
     limiter = ratelimit.create_limiter(storage_uri)
-    rules = content_policy.load_rules(settings.CONTENT_RULES_PATH or None)
+    rules = content_policy.load_policy(settings.CONTENT_RULES_PATH or None,
+                                       settings.CONTENT_MODEL_PATH or None)
     sender = GuardedSender(settings, evolution,
                            Throttles(limiter, settings,
                                      ratelimit.seconds_until_available),
