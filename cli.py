@@ -14,6 +14,7 @@ from peewee import IntegrityError
 
 import sending
 import content_policy
+import migrate
 import store
 import threecx
 import threecx_rules
@@ -93,6 +94,27 @@ def _get_instance(ref):
 
 def cmd_init_db(args, settings):
     _print({"database": store.database_path(settings.DATABASE_URL)})
+
+
+def cmd_migrate(args, settings):
+    """Apply pending migrations, or with ``--check`` only report them.
+
+    ``--check`` exits 1 when the database is not current, so a deploy
+    script can ask before it starts new code.
+    """
+    store.open_db(settings.DATABASE_URL)
+    with db.connection_context():
+        if args.check:
+            applied, pending, unknown = migrate.status(db)
+            _print({"database": store.database_path(settings.DATABASE_URL),
+                    "current": not pending, "applied": applied,
+                    "pending": pending, "unknown": unknown})
+            return 1 if pending else 0
+        done = migrate.apply_pending(db)
+        applied, _, unknown = migrate.status(db)
+        _print({"database": store.database_path(settings.DATABASE_URL),
+                "applied_now": done, "version": applied[-1] if applied
+                else None, "unknown": unknown})
 
 
 def cmd_customers_create(args, settings):
@@ -509,6 +531,10 @@ def build_parser():
     p.set_defaults(func=cmd_sandbox, no_db=True)
 
     sub.add_parser("init-db").set_defaults(func=cmd_init_db)
+    p = sub.add_parser("migrate", help="apply pending schema migrations")
+    p.add_argument("--check", action="store_true",
+                   help="only report; exit 1 when migrations are pending")
+    p.set_defaults(func=cmd_migrate, no_db=True)
     sub.add_parser("config", help="print the settings table").set_defaults(
         func=cmd_config, no_db=True)
 
@@ -602,12 +628,10 @@ def main(argv=None):
         args = build_parser().parse_args(argv)
         settings = load_settings()
         if getattr(args, "no_db", False) or args.command == "serve":
-            args.func(args, settings)
-            return 0
-        store.init_db(settings.DATABASE_URL, extra_models=threecx.MODELS)
+            return args.func(args, settings) or 0
+        store.init_db(settings.DATABASE_URL)
         with db.connection_context():
-            args.func(args, settings)
-        return 0
+            return args.func(args, settings) or 0
     except UsageError as exc:
         print("gateway: error: %s" % exc, file=sys.stderr)
         return 2

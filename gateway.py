@@ -73,8 +73,7 @@ def create_app(config=None):
     app = Flask(__name__)
     app.config.update(MAX_CONTENT_LENGTH=MAX_BODY_BYTES)
     app.json.sort_keys = False
-    db_path = store.init_db(settings.DATABASE_URL,
-                            extra_models=threecx.MODELS)
+    db_path = store.init_db(settings.DATABASE_URL)
     sandbox_state = None if settings.EVOLUTION_URL else \
         build_embedded_sandbox()
     evolution = build_evolution_client(settings, sandbox_state)

@@ -23,18 +23,21 @@ from peewee import Model
 from peewee import TextField
 from playhouse.pool import PooledSqliteDatabase
 
+import migrate
+
 BUSY_TIMEOUT = 10
 
 # Durable enough for a message log (WAL + NORMAL loses at most the last
 # commits on power loss, never corrupts) and much faster than FULL.
 PRAGMAS = {
+    # First: the pool's own "timeout" is its wait for a free connection,
+    # so SQLite's busy wait is set here, before the pragmas below that
+    # may have to wait for another process (switching a new file to WAL).
+    "busy_timeout": BUSY_TIMEOUT * 1000,
     "journal_mode": "wal",
     "synchronous": "normal",
     "foreign_keys": 1,
     "cache_size": -16000,
-    # The pool's own "timeout" is its wait for a free connection, so
-    # SQLite's busy wait is set here.
-    "busy_timeout": BUSY_TIMEOUT * 1000,
 }
 
 # A pool keeps "a connection per request" cheap: closing one at the end
@@ -307,8 +310,8 @@ def database_path(url):
     return parsed.netloc + parsed.path if parsed.netloc else parsed.path[1:]
 
 
-def init_db(url, extra_models=()):
-    """Point ``db`` at the file of ``url`` and create missing tables."""
+def open_db(url):
+    """Point ``db`` at the file of ``url``; return the file's path."""
     if sqlite3.sqlite_version_info < (3, 35):
         # UPDATE ... RETURNING keeps the quota and status checks race-free.
         raise RuntimeError("SQLite 3.35 or newer is required (this Python "
@@ -321,8 +324,14 @@ def init_db(url, extra_models=()):
             # Pooled connections to another file must not be reused.
             db.close_all()
         db.init(path, pragmas=PRAGMAS, check_same_thread=False)
+    return path
+
+
+def init_db(url):
+    """Open the database of ``url`` and bring its schema up to date."""
+    path = open_db(url)
     with db.connection_context():
-        db.create_tables(MODELS + list(extra_models), safe=True)
+        migrate.apply_pending(db)
     return path
 
 
