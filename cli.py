@@ -13,6 +13,7 @@ from urllib.parse import urlparse
 from peewee import IntegrityError
 
 import sending
+import cli_policy
 import content_policy
 import migrate
 import store
@@ -613,6 +614,7 @@ def build_parser():
     p.set_defaults(func=cmd_deliveries_replay)
 
     add_threecx_commands(sub)
+    cli_policy.add_policy_commands(sub, _Parser, _positive_int)
 
     p = sub.add_parser("suppressions")
     p.add_argument("action", choices=("add", "remove", "list"))

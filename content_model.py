@@ -2,16 +2,18 @@
 
 Pure Python, evaluated at send time on the normalised text
 (content_policy.normalize_text).  Features are words (" word "), word
-bigrams ("word word") and character 3- and 4-grams inside each padded
-word, which carry Arabic stems under attached prefixes and Arabizi
-spellings.  A message's feature counts are divided by the square root of
-its total count, then a logistic model gives the probability that the
-message should be refused and, when it should, a multinomial model
-gives the category.  tools/train_content_model.py fits both from
-tests/data/content_messages.json and writes content_model.json.
-
-Per-word sums are cached (words repeat across messages), so scoring an
-allowed message costs about one dictionary look-up per word and bigram.
+bigrams ("word word") and character 4-grams inside each padded word, which carry Arabic stems under attached prefixes and Arabizi
+spellings, plus the names of the rule signals that matched ("§en.discount")
+so the model weighs the rules' hand-written evidence with the words.
+A message is the set of its known features, each weighted by its
+inverse document frequency, scaled to unit length (binary TF-IDF); a
+logistic model gives the probability that the message should be
+refused and, when it should, a multinomial model gives the category.
+tools/train_content_model.py fits both from
+tests/data/content_messages.json and writes content_model.json, where
+each feature carries (weight x idf, idf^2), so scoring is one look-up
+per distinct feature; each word's known features are cached (words
+repeat across messages).
 """
 
 from __future__ import annotations
@@ -24,11 +26,13 @@ from dataclasses import dataclass
 
 DEFAULT_MODEL_PATH = os.path.join(
     os.path.dirname(os.path.abspath(__file__)), "content_model.json")
-FORMAT = 1
+FORMAT = 2
 
 # Words, and symbols that carry meaning (%, !, emoji); plain
 # punctuation is dropped.
 _TOKEN_RE = re.compile(r"\w+|[^\w\s.,:;'\"()\-/\\]")
+_WORD_RE = re.compile(r"\w+")
+SIGNAL = "§"  # prefix of rule-signal features
 _CACHE_LIMIT = 50_000
 
 
@@ -37,7 +41,12 @@ def tokens(normal: str) -> list[str]:
     return ["0" if t.isdigit() else t for t in _TOKEN_RE.findall(normal)]
 
 
-def word_features(token: str, sizes=(3, 4)) -> list[str]:
+def word_count(normal: str) -> int:
+    """How many words (not symbols) normalised text has."""
+    return len(_WORD_RE.findall(normal))
+
+
+def word_features(token: str, sizes=(4,)) -> list[str]:
     """The features one word contributes: itself and its char n-grams."""
     padded = f" {token} "
     out = [padded]
@@ -46,9 +55,15 @@ def word_features(token: str, sizes=(3, 4)) -> list[str]:
     return out
 
 
-def features(normal: str, sizes=(3, 4)) -> dict[str, int]:
-    """Feature counts of normalised text (what training vectorises)."""
-    counts: dict[str, int] = {}
+def features(normal: str, sizes=(4,), signals=()) -> dict[str, int]:
+    """Feature counts of normalised text (what training vectorises).
+
+    ``signals``: names of the rule signals that matched (see
+    content_policy.matched_signals); each is a feature "§name", so the
+    model weighs the rules' hand-written evidence (a discount, an order
+    number) together with the words.
+    """
+    counts: dict[str, int] = {SIGNAL + name: 1 for name in signals}
     toks = tokens(normal)
     for tok in toks:
         for f in word_features(tok, sizes):
@@ -71,7 +86,7 @@ class Score:
 
 
 class Model:
-    """A loaded content model; score() and category() are thread-safe."""
+    """A loaded content model; its methods are thread-safe."""
 
     def __init__(self, doc: dict):
         if doc.get("format") != FORMAT:
@@ -80,75 +95,96 @@ class Model:
         self.sizes = tuple(doc["char_ngrams"])
         self.bias = float(doc["bias"])
         self.threshold = float(doc["threshold"])
-        self.weights: dict[str, float] = doc["weights"]
+        # feature -> (weight * idf, idf ** 2)
+        self.table: dict[str, tuple[float, float]] = {
+            f: (v[0], v[1]) for f, v in doc["features"].items()}
         self.categories: tuple[str, ...] = tuple(doc["categories"])
         self.category_bias: list[float] = doc["category_bias"]
+        # feature -> per-category weight * idf
         self.category_weights: dict[str, list[float]] = \
             doc["category_weights"]
         # Latin vocabulary, for reading "0ff" as "off" when normalising.
         self.words = frozenset(
-            f.strip() for f in self.weights
+            f.strip() for f in self.table
             if f.startswith(" ") and f.endswith(" ") and f.strip().isalpha()
             and f.strip().isascii() and len(f) > 4)
-        self._cache: dict[str, tuple[float, int]] = {}
+        self._cache: dict[str, tuple[str, ...]] = {}
 
-    def _word(self, tok: str) -> tuple[float, int]:
+    def _word(self, tok: str) -> tuple[str, ...]:
+        """The word's features that the model knows (cached)."""
         hit = self._cache.get(tok)
         if hit is None:
-            feats = word_features(tok, self.sizes)
-            get = self.weights.get
-            hit = (sum(get(f, 0.0) for f in feats), len(feats))
+            table = self.table
+            hit = tuple(f for f in word_features(tok, self.sizes)
+                        if f in table)
             if len(self._cache) > _CACHE_LIMIT:
                 self._cache.clear()
             self._cache[tok] = hit
         return hit
 
-    def logit(self, normal: str) -> float:
-        """The decision value for normalised text (> 0 leans refuse)."""
+    def feature_set(self, normal: str, signals=()) -> set[str]:
+        """The distinct known features of normalised text (unknown ones
+        add nothing to a linear model, nor to the vector's length)."""
+        table = self.table
+        feats = {f for f in (SIGNAL + name for name in signals)
+                 if f in table}
         toks = tokens(normal)
-        if not toks:
-            return self.bias
-        total = 0.0
-        count = len(toks) - 1  # bigrams
         word = self._word
         for tok in toks:
-            s, n = word(tok)
-            total += s
-            count += n
-        get = self.weights.get
+            feats.update(word(tok))
         for i in range(len(toks) - 1):
-            total += get(f"{toks[i]} {toks[i + 1]}", 0.0)
-        return self.bias + total / math.sqrt(count)
+            f = f"{toks[i]} {toks[i + 1]}"
+            if f in table:
+                feats.add(f)
+        return feats
 
-    def score(self, normal: str) -> Score:
+    def logit(self, normal: str, signals=()) -> float:
+        """The decision value for normalised text (> 0 leans refuse)."""
+        num = den = 0.0
+        table = self.table
+        for f in self.feature_set(normal, signals):
+            a, q = table[f]
+            num += a
+            den += q
+        return self.bias + (num / math.sqrt(den) if den else 0.0)
+
+    def probability(self, normal: str, signals=()) -> float:
+        """Probability that normalised text should be refused."""
+        z = self.logit(normal, signals)
+        return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+
+    def score(self, normal: str, signals=()) -> Score:
         """Probability of "refuse", with the strongest signals."""
-        z = self.logit(normal)
-        p = 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
-        return Score(p, self.signals(normal))
+        return Score(self.probability(normal, signals),
+                     self.signals(normal, signals))
 
-    def signals(self, normal: str, limit: int = 5) -> tuple[str, ...]:
-        """Words and bigrams that pushed hardest towards refusing."""
+    def signals(self, normal: str, signals=(), limit: int = 5
+                ) -> tuple[str, ...]:
+        """Rule signals, words and bigrams that pushed hardest towards
+        refusing (vocabulary of the model, never free text)."""
         seen: dict[str, float] = {}
         toks = tokens(normal)
-        grams = [f" {t} " for t in toks]
+        grams = [SIGNAL + name for name in signals]
+        grams += [f" {t} " for t in toks]
         grams += [f"{a} {b}" for a, b in zip(toks, toks[1:])]
         for f in grams:
-            w = self.weights.get(f, 0.0)
-            if w > 0.05:
-                seen[f.strip()] = w
+            hit = self.table.get(f)
+            if hit is not None and hit[0] > 0.05:
+                seen[f.strip().lstrip(SIGNAL)] = hit[0]
         ranked = sorted(seen, key=seen.get, reverse=True)
         return tuple(ranked[:limit])
 
-    def category(self, normal: str) -> str:
+    def category(self, normal: str, signals=()) -> str:
         """The most likely refusal category for normalised text."""
         scores = list(self.category_bias)
-        counts = features(normal, self.sizes)
-        norm = math.sqrt(sum(counts.values()) or 1)
-        for f, c in counts.items():
+        feats = self.feature_set(normal, signals)
+        den = sum(self.table[f][1] for f in feats)
+        norm = math.sqrt(den) if den else 1.0
+        for f in feats:
             row = self.category_weights.get(f)
             if row:
                 for i, w in enumerate(row):
-                    scores[i] += w * c / norm
+                    scores[i] += w / norm
         return self.categories[scores.index(max(scores))]
 
 

@@ -34,6 +34,8 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
+import content_model
+
 DEFAULT_RULES_PATH = os.path.join(
     os.path.dirname(os.path.abspath(__file__)), "content_rules.json")
 
@@ -315,10 +317,14 @@ _STRICTNESS_SHIFT = {"relaxed": 0.25, "standard": 0.0, "strict": -0.2}
 # A rule refusal is explainable and deliberate: its risk is at least
 # this, whatever the model thinks.
 _RULE_RISK = 85
+# Shorter texts ("Done.", "Welcome back!", "We'll check and get back to
+# you") are left to the rules: too few words for the model to judge.
+MODEL_MIN_WORDS = 5
 
 
 def evaluate(text: str, rules: Rules, allow_phrases=(),
-             strictness: str | None = None) -> Verdict:
+             strictness: str | None = None, explain: bool = False
+             ) -> Verdict:
     """Decide whether text may be sent: rules first, then the model.
 
     allow_phrases: a customer's phrases (its name, a product) that are
@@ -327,6 +333,8 @@ def evaluate(text: str, rules: Rules, allow_phrases=(),
     "standard" (default) or "strict" moves the model's threshold; the
     rules apply at every level.  Transactional markers lower the model's
     score (they are features like any other) and cancel only weak rules.
+    Signals are worked out for refusals, and for allowed text only with
+    ``explain`` (dry runs, the CLI): the common case stays cheap.
     """
     if not isinstance(text, str):
         raise TypeError("text must be a str")
@@ -334,7 +342,7 @@ def evaluate(text: str, rules: Rules, allow_phrases=(),
     if strictness not in _STRICTNESS_SHIFT:
         raise ValueError(f"strictness must be one of {STRICTNESS}")
     model = rules.model
-    words = rules.words | model.words if model is not None else rules.words
+    words = rules.words  # with the model's vocabulary (load_policy)
     normal = normalize_text(text, words)
     for phrase in allow_phrases or ():
         folded = normalize_text(phrase, words)
@@ -342,23 +350,32 @@ def evaluate(text: str, rules: Rules, allow_phrases=(),
             normal = " ".join(normal.replace(folded, " ").split())
     found = matched_signals(normal, rules)
     fired = _first_rule(found, rules)
-    score = model.score(normal) if model is not None else None
-    model_risk = round(100 * score.probability) if score else None
+    if model is None:
+        if fired is None:
+            return Verdict(False, None, None, 0, (), None, strictness)
+        signals = tuple(s.name for s in fired.signals if s.name in found)
+        return Verdict(True, fired.id, fired.category, _RULE_RISK,
+                       signals, None, strictness)
+    probability = model.probability(normal, found)
+    model_risk = round(100 * probability)
     if fired is not None:
         signals = tuple(s.name for s in fired.signals if s.name in found)
-        if score:
-            signals += tuple(x for x in score.signals if x not in signals)
+        signals += tuple(x for x in model.signals(normal, found)
+                         if x not in signals)
         return Verdict(True, fired.id, fired.category,
-                       max(_RULE_RISK, model_risk or 0), signals[:5],
+                       max(_RULE_RISK, model_risk), signals[:5],
                        model_risk, strictness)
-    if score is None:
-        return Verdict(False, None, None, 0, (), None, strictness)
     threshold = min(0.95, max(0.05, model.threshold
                               + _STRICTNESS_SHIFT[strictness]))
-    if score.probability >= threshold:
-        return Verdict(True, "model", model.category(normal), model_risk,
-                       score.signals[:5], model_risk, strictness)
-    return Verdict(False, None, None, model_risk, score.signals[:5],
+    if probability >= threshold:
+        # The model alone refuses only what it can explain: some words
+        # that push towards refusing, in a text long enough to judge.
+        signals = model.signals(normal, found)
+        if signals and content_model.word_count(normal) >= MODEL_MIN_WORDS:
+            return Verdict(True, "model", model.category(normal, found),
+                           model_risk, signals, model_risk, strictness)
+    return Verdict(False, None, None, model_risk,
+                   model.signals(normal, found) if explain else (),
                    model_risk, strictness)
 
 
@@ -368,13 +385,13 @@ def load_policy(path=None, model_path=None) -> Rules:
     model_path: None or "" for the shipped content_model.json, "off" for
     rules only.
     """
-    import content_model
     rules = load_rules(path)
     if model_path == "off":
         return rules
     model_path = model_path or None
     model = content_model.load_model(model_path)
-    return dataclasses.replace(rules, model=model)
+    return dataclasses.replace(rules, model=model,
+                               words=rules.words | model.words)
 
 
 def load_rules(path: str | os.PathLike[str] | None = None) -> Rules:

@@ -114,7 +114,8 @@ def check_suppressed(suppressed):
                        "This recipient has opted out or is suppressed.", {})
 
 
-def check_content(text, rules, allow_phrases=(), strictness=None):
+def check_content(text, rules, allow_phrases=(), strictness=None,
+                  explain=False):
     """Refuse marketing, promotion, cold outreach, bulk, political,
     scam/phishing or gambling text; return the ``Verdict`` otherwise.
 
@@ -124,7 +125,7 @@ def check_content(text, rules, allow_phrases=(), strictness=None):
     never the text.
     """
     verdict = content_policy.evaluate(text, rules, allow_phrases,
-                                      strictness)
+                                      strictness, explain)
     if verdict.refused:
         raise ApiError(403, "policy_violation",
                        "The message looks like %s, which this gateway does "

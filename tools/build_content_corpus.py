@@ -26,6 +26,7 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 sys.path.insert(0, ROOT)
 
+import content_policy  # noqa: E402
 import content_templates as T  # noqa: E402
 
 OUT = os.path.join(ROOT, "tests", "data", "content_messages.json")
@@ -101,6 +102,22 @@ def variants(label, lang, template, rng):
     return out
 
 
+# Words that make a message look like selling.  "hard" means an allowed
+# message that uses one, or a refused one that uses none; templates can
+# also be marked hard by hand (tools/content_templates.py).
+SALES_WORDS = re.compile(
+    r"(?<!\w)(?:sale|sales|off|discount\w*|offer\w*|deal\w*|promo\w*|"
+    r"code|coupon|voucher|free|save|bonus|win|won|prize|cashback|points|"
+    r"% ?off|buy|shop|order now|خصم\w*|عرض|عروض|تخفيض\w*|مجان\w*|ببلاش|"
+    r"كود|كوبون|قسيمه|وفر\w*|هديه|اربح|ربحت|نقاط|كاش باك|3ard|5asm|"
+    r"balash|ta5fid\w*)(?!\w)|%")
+
+
+def is_hard(text, label, marked):
+    sales = SALES_WORDS.search(content_policy.normalize_text(text))
+    return bool(marked or (sales if label == "allow" else not sales))
+
+
 def split_of(index):
     if index % 4 == 1:
         return "test"
@@ -128,7 +145,9 @@ def build():
                         "text": text, "label": label,
                         "lang": "ar" if lang == "ar-gulf" else lang,
                         "dialect": "gulf" if lang == "ar-gulf" else "",
-                        "category": category, "hard": hard, "split": split,
+                        "category": category,
+                        "hard": is_hard(text, label, hard), "split": split,
+                        "template": f"{category}/{lang}/{int(hard)}/{i}",
                         "source": "template"})
     test_tokens = [tokens(i["text"]) for i in items if i["split"] == "test"]
     for path in V1:
@@ -144,7 +163,8 @@ def build():
                    for t in test_tokens):
                 continue  # too close to a held-out message
             seen.add(item["text"])
-            items.append({**item, "dialect": "", "hard": False,
+            items.append({**item, "dialect": "", "template": "v1",
+                          "hard": is_hard(item["text"], item["label"], False),
                           "split": "train", "source": "v1"})
     return items
 
@@ -161,7 +181,8 @@ def main():
             "or arabizi (dialect 'gulf' for Gulf colloquial Arabic); hard: "
             "allowed text with sales-like words or refused text with none; "
             "split: train (model fitting), dev (threshold tuning) or test "
-            "(held out, never seen by training; split by template)."),
+            "(held out, never seen by training; split by template); template: "
+            "which template a message came from (v1: the old corpus)."),
         "items": items,
     }
     with open(OUT, "w", encoding="utf-8") as fh:

@@ -776,3 +776,545 @@ ALLOW = [
         "el moya bt2ta3 3an el 3emara bokra men 10 la 2",
     ]),
 ]
+
+# --- second batch (written after the first model, before any look at the
+# held-out results beyond their totals; split like the rest) -------------
+
+REFUSE += [
+    ("political", "en", False, [
+        "Stand with {cand} on {day}: a stronger voice for {city} in the council.",
+        "Make your mark for {cand} at the ballot box this {day}.",
+        "The {cand} campaign needs volunteers this weekend. Knock on doors with us!",
+        "Re-elect {cand}: ten years of service, four more to finish the job.",
+        "Join thousands at the march for the new labour bill on {day}.",
+        "Say no to the new tax law. Call your MP today and demand a vote against it.",
+        "{cand} for chamber of commerce board — experience you can trust. Ballot number 7.",
+        "Registered to vote? Check your polling station and support {cand} on {day}.",
+        "Our party's manifesto is out. Read it and back us at the elections.",
+        "Every vote for {cand} is a vote for cleaner streets in {city}.",
+    ]),
+    ("political", "en", True, [
+        "Don't sit this one out. Thursday, 8 to 8, the school hall. You know who to pick.",
+        "We've done it before and we'll do it again — see you at the polling station.",
+        "When you're in the booth tomorrow, remember who answered your calls.",
+        "A new council is chosen this week. Our district deserves someone who lives here, like {cand}.",
+        "Bring your ID, bring your family, and let's bring {cand} home.",
+    ]),
+    ("political", "ar", False, [
+        "انتخبوا {acand} لعضوية المجلس البلدي، صوتكم يصنع الفرق.",
+        "ساند {acand} يوم {aday} من أجل صوت أقوى لـ {acand} في المجلس.",
+        "أعيدوا انتخاب {acand} لمواصلة الإنجازات في {acity}.",
+        "حملة {acand} الانتخابية تحتاج متطوعين نهاية الأسبوع، انضم إلينا.",
+        "شارك في المسيرة الداعمة لمشروع القانون الجديد يوم {aday}.",
+        "برنامجنا الانتخابي صدر، اطلع عليه وادعمنا في صناديق الاقتراع.",
+        "كل صوت لـ {acand} هو صوت لشوارع أنظف في {acity}.",
+        "مرشحكم {acand} لمجلس إدارة الغرفة التجارية، الرقم ٧ في ورقة الاقتراع.",
+    ]),
+    ("political", "ar-gulf", False, [
+        "يا جماعة الخير، صوتنا لـ {acand} يوم {aday}، لا تنسون.",
+        "انتخبوا ولد الديرة {acand}، هو اللي يعرف همومنا.",
+        "بكرة الانتخابات، كلنا مع {acand} إن شاء الله، خبروا أهلكم.",
+        "حضوركم للتصويت يوم {aday} دعم لـ {acand}، لا تقصرون.",
+    ]),
+    ("political", "arabizi", False, [
+        "entakhbo {cand} yom el 5amees, sawtkom y3mel far2",
+        "bokra el entekhabat, kolna ma3 {cand} inshallah",
+        "ed3amo {cand} lel majles el baladi, ra2am 4",
+    ]),
+    ("political", "mixed", False, [
+        "Support {cand} في انتخابات المجلس، ballot number 4.",
+        "بكرة election day، don't forget تصوتون لـ {acand}.",
+    ]),
+    ("bulk_campaign", "en", False, [
+        "Please forward to all your family and friends, it's urgent!",
+        "Share this message in all your groups and tag your friends.",
+        "Pass this on to 15 contacts in the next hour for a surprise.",
+        "Add everyone you know to our broadcast list and forward them this.",
+        "Re-send this to everyone in your contact list today.",
+    ]),
+    ("bulk_campaign", "ar", False, [
+        "يرجى إعادة إرسال هذه الرسالة لجميع الأهل والأصدقاء.",
+        "أرسلها لخمسة عشر شخصاً خلال ساعة وستصلك مفاجأة.",
+        "عمّم هذه الرسالة على جميع المجموعات عندك.",
+        "شاركوا الرسالة مع كل جهات الاتصال اليوم.",
+    ]),
+    ("bulk_campaign", "arabizi", False, [
+        "2ba3tha la kol el nas ele 3andak fel contacts",
+        "3ammemha 3ala kol el groupat, amana",
+    ]),
+    ("bulk_campaign", "mixed", False, [
+        "Please forward هالرسالة لكل الأهل والأصدقاء",
+        "ارسلها to 10 people وبتوصلك مفاجأة",
+    ]),
+    ("marketing", "en", False, [
+        "Say hello to our autumn menu, now serving at all {shop} branches.",
+        "{shop} turns 10 this month! Thank you {city}, come celebrate with us.",
+        "Your favourite brand just got a makeover. See the new {shop} today.",
+        "Join the {shop} club and be the first to hear about new {product}.",
+        "Rated #1 in {city}! Discover why everyone's talking about {shop}.",
+        "Meet our new stylist team at {shop}. Walk-ins welcome all week.",
+    ]),
+    ("marketing", "ar", False, [
+        "نقدم لكم قائمتنا الجديدة لفصل الشتاء في جميع فروع {ashop}.",
+        "{ashop} يحتفل بمرور ١٠ سنوات! شكراً {acity}، احتفلوا معنا.",
+        "انضم إلى نادي {ashop} وكن أول من يعرف عن {aproduct} الجديدة.",
+        "الأفضل في {acity}! اكتشف لماذا يتحدث الجميع عن {ashop}.",
+        "شاهد إطلالتنا الجديدة، زورونا في {ashop} هذا الأسبوع.",
+    ]),
+    ("marketing", "ar-gulf", False, [
+        "فتحنا فرعنا الجديد في {acity}، حياكم الله كلكم!",
+        "{ashop} صار عندها منيو جديد، لا يفوتكم تجربونه.",
+        "نزلوا تطبيقنا الجديد، كل شي صار أسهل وأسرع.",
+        "تابعونا في سناب وانستا عشان يوصلكم كل جديد.",
+    ]),
+    ("marketing", "arabizi", False, [
+        "zoroona fi far3na el jdeed fi {city}, kol shi jdeed",
+        "tab3ona 3ala insta 3ashan tw9alkom a5er el a5bar",
+        "{shop} sar 3ndha menu jdeed, jarrbo",
+    ]),
+    ("marketing", "mixed", False, [
+        "Our new branch في {acity} is now open، حياكم!",
+        "Follow us على instagram لكل جديد و giveaways",
+    ]),
+    ("promotion", "en", False, [
+        "Weekend special: 2 large pizzas for {amount} SAR at {shop}. Order today!",
+        "Members get {pct}% off all {product} until {day}. Tap to claim.",
+        "Spend {amount} SAR and get a {amount} SAR voucher free. This week only.",
+        "It's payday! Treat yourself with {pct}% off sitewide, today only.",
+        "Early bird offer: book before {day} and save {pct}% on your stay.",
+        "Clearance on {product}: everything must go, prices from {amount} SAR.",
+    ]),
+    ("promotion", "ar", False, [
+        "عرض نهاية الأسبوع: بيتزا كبيرتين بـ {amount} ريال في {ashop}، اطلب اليوم.",
+        "للأعضاء خصم {pct}٪ على {aproduct} حتى {aday}، احجز عرضك.",
+        "اشترِ بـ {amount} ريال واحصل على قسيمة مجانية، هذا الأسبوع فقط.",
+        "احجز قبل {aday} ووفّر {pct}٪ على إقامتك.",
+        "نزلت الأسعار! {aproduct} من {amount} ريال والكمية محدودة.",
+    ]),
+    ("promotion", "ar-gulf", False, [
+        "نزلت الرواتب؟ دلل نفسك بخصم {pct}٪ على كل شي اليوم بس.",
+        "ترى العرض شغال لين {aday}، {aproduct} بسعر ما تلقاه بمكان ثاني.",
+        "اطلب ثنتين والثالثة علينا، العرض لين الخميس.",
+        "تخفيضات قوية عندنا في {ashop}، الحقوا قبل تخلص.",
+    ]),
+    ("promotion", "arabizi", False, [
+        "3ard el weekend: 2 pizza b {amount} riyal bas",
+        "5asm {pct}% lel a3da2 7atta yom el 5amees",
+        "nazalat el as3ar! kol shi b nos el se3r el yom",
+        "ottlob 2 w el talta 3alena, el 3ard la5er el esbou3",
+    ]),
+    ("promotion", "mixed", False, [
+        "Weekend deal: 2 بيتزا بـ {amount} ريال only!",
+        "خصم {pct}% on all {product} لين {aday}، order now",
+    ]),
+    ("cold_outreach", "en", False, [
+        "Hello {name}, I'm with a recruitment firm and we have great candidates for your open roles. Shall I send CVs?",
+        "Hi, we noticed your website loads slowly. We can fix it in a week — want a free audit?",
+        "Greetings from {shop}! We'd love to become your official supplier of {product}.",
+        "Hi {name}, quick one: are you happy with your current accounting provider? We'd like to offer an alternative.",
+    ]),
+    ("cold_outreach", "ar", False, [
+        "مرحباً {aname}، نحن شركة توظيف ولدينا مرشحون مميزون لوظائفكم الشاغرة، هل أرسل السير الذاتية؟",
+        "لاحظنا أن موقعكم بطيء، نستطيع إصلاحه خلال أسبوع، هل تريد فحصاً مجانياً؟",
+        "تحية من {ashop}، نود أن نكون المورد الرسمي لكم في {aproduct}.",
+        "أستاذ {aname}، هل أنتم راضون عن مزود المحاسبة الحالي؟ نود أن نعرض عليكم بديلاً.",
+    ]),
+    ("cold_outreach", "arabizi", False, [
+        "hala, e7na sharikat tawtheef w 3ndna mo7taraf 2wayes, nersel el CVs?",
+        "salam {zname}, 3ndna 7al l mow9e3kom el ba6ee2, tbi fa7s majani?",
+        "marhaba, n7eb nkoon el mowared el rasmi lkom",
+    ]),
+    ("cold_outreach", "mixed", False, [
+        "Hi {aname}، we are a recruitment agency وعندنا candidates ممتازين لكم.",
+        "مرحبا، we noticed موقعكم بطيء، free audit؟",
+    ]),
+    ("scam_phishing", "en", False, [
+        "Your Absher account will be closed today. Update your information immediately: {link}",
+        "Final notice: your traffic fine of 300 SAR is overdue. Pay at {link} to avoid legal action.",
+        "Amazon: your order could not be shipped. Confirm your payment details at {link}.",
+        "You are eligible for a government grant of 10,000 SAR. Register with your bank login at {link}.",
+    ]),
+    ("scam_phishing", "ar", False, [
+        "سيتم إغلاق حسابك في أبشر اليوم، حدّث معلوماتك فوراً: {link}",
+        "إشعار أخير: مخالفة مرورية بقيمة ٣٠٠ ريال متأخرة، ادفعها عبر {link} لتجنب الإجراءات.",
+        "أنت مؤهل لمنحة حكومية بقيمة ١٠ آلاف ريال، سجل ببيانات دخول البنك عبر {link}.",
+    ]),
+    ("scam_phishing", "arabizi", False, [
+        "7esabak fi absher byetsaker el yom, 7adeth byanatak {link}",
+        "mabrook, enta mo2ahal l man7a 10 alaf, sajel b byanat el bank",
+    ]),
+    ("gambling", "en", False, [
+        "Double your deposit tonight at Royal Casino — live dealers, instant withdrawals.",
+        "Join the fantasy league for 20 SAR and win up to 10,000 SAR cash every week.",
+        "Spin the wheel, win real money! Download the app and claim 50 free spins.",
+    ]),
+    ("gambling", "ar", False, [
+        "ضاعف إيداعك الليلة في الكازينو الملكي، سحب فوري للأرباح.",
+        "اشترك في الدوري الافتراضي بـ ٢٠ ريال واربح حتى ١٠ آلاف ريال أسبوعياً.",
+        "لف العجلة واربح فلوس حقيقية! حمل التطبيق واحصل على ٥٠ لفة مجانية.",
+    ]),
+    ("gambling", "arabizi", False, [
+        "da3ef eda3ak el lela fi el casino, sa7b fawri",
+        "lef el 3ajala w erba7 flos 7a2i2iya, 50 free spins",
+    ]),
+]
+
+ALLOW += [
+    ("notice", "en", True, [
+        "Reminder: the municipal election is on {day}; our {city} branch closes at 2 PM so staff can vote.",
+        "Your ballot paper for the residents' association AGM is attached; please return it by {day}.",
+        "The council has approved the road works outside our store; parking will be limited on {day}.",
+        "Please forward the attached invoice to your accounts team for payment.",
+        "Share this code with the driver only when your parcel is handed to you: {otp}.",
+    ]),
+    ("notice", "ar", True, [
+        "تذكير: الانتخابات البلدية يوم {aday}، ويغلق فرع {acity} الساعة ٢ ليتمكن الموظفون من التصويت.",
+        "ورقة التصويت لاجتماع جمعية السكان مرفقة، يرجى إعادتها قبل {aday}.",
+        "يرجى تحويل الفاتورة المرفقة إلى قسم الحسابات لديكم للسداد.",
+        "شارك هذا الرمز مع المندوب فقط عند استلام الطلب: {otp}.",
+    ]),
+    ("support", "en", True, [
+        "Thanks for the referral you sent us last week — the customer you introduced has now signed.",
+        "As discussed on the phone, your introductory rate ends on {day}; from then the standard price applies.",
+        "You asked us to call you back about the partnership agreement; {name} will call at {time}.",
+        "Sorry, the free gift promised with your order is out of stock; we will send it as soon as it arrives.",
+    ]),
+    ("support", "ar", True, [
+        "كما اتفقنا هاتفياً، ينتهي السعر التعريفي يوم {aday} ويطبق السعر المعتاد بعده.",
+        "طلبت منا معاودة الاتصال بخصوص اتفاقية الشراكة، سيتصل بك {aname} الساعة ٤.",
+        "نعتذر، الهدية المجانية مع طلبك غير متوفرة حالياً وسنرسلها فور وصولها.",
+    ]),
+    ("support", "arabizi", True, [
+        "el hadiya el majaniya ma3 talabak 5el9at, bnersilha awal ma twsal",
+        "zay ma ettafa2na, el se3r el ta3reefi yentehi yom el a7ad",
+    ]),
+    ("account", "en", True, [
+        "Your bet limit change request for your account was received; our compliance team will review it.",
+        "Your lottery winnings tax certificate for last year is ready to download from your bank app.",
+        "We will never ask for your password or OTP. Report suspicious messages to 920000000.",
+        "Your investment account statement for Q3 is ready; returns were 2.1% for the quarter.",
+    ]),
+    ("account", "ar", True, [
+        "لن نطلب منك أبداً كلمة المرور أو رمز التحقق، أبلغ عن الرسائل المشبوهة على ٩٢٠٠٠٠٠٠٠.",
+        "كشف حساب الاستثمار للربع الثالث جاهز، وبلغ العائد ٢٫١٪ للربع.",
+        "تم استلام طلب تعديل حد البطاقة، وسيراجعه فريق الامتثال.",
+    ]),
+    ("internal", "en", True, [
+        "Marketing team: the launch event for the new branch is on {day}; the agenda is in the shared folder.",
+        "Please don't share the draft sale prices outside the team until Thursday.",
+        "HR: the referral bonus for hiring {name} has been added to your payslip.",
+    ]),
+    ("internal", "ar", True, [
+        "فريق التسويق: حفل افتتاح الفرع الجديد يوم {aday} والجدول في المجلد المشترك.",
+        "الموارد البشرية: تمت إضافة مكافأة الترشيح لتوظيف {aname} إلى راتبك.",
+    ]),
+    ("internal", "ar-gulf", True, [
+        "يا شباب لا تنشرون أسعار التخفيضات برا الفريق قبل الخميس.",
+        "فريق التسويق، حفل افتتاح الفرع الجديد {aday}، الجدول في الملف المشترك.",
+    ]),
+    ("order", "arabizi", True, [
+        "talabak ra2m {order} wesel, w el 5asm {pct}% ento7eb fel fatoora",
+        "el coupon ele ista5damto ettabba2 3ala talabak",
+    ]),
+    ("appointment", "arabizi", False, [
+        "tathkeer: maw3edak bokra el sa3a 10 fi el 3iyada",
+        "el fanni byejik yom el ethnen ben 8 w 10",
+    ]),
+    ("billing", "arabizi", False, [
+        "fatortak b {amount} riyal mosta7a2a yom el a7ad",
+        "estalamna daf3tak, w ra9eedak el 7een 9efr",
+    ]),
+    ("shipping", "mixed", False, [
+        "Your shipment #{order} وصل {acity}، out for delivery اليوم.",
+        "Customs clearance تم لشحنتك، delivery {aday}.",
+    ]),
+    ("shipping", "ar-gulf", False, [
+        "شحنتك وصلت {acity} وبتوصلك بكرة إن شاء الله.",
+        "المندوب بيتصل عليك قبل يوصل، خلك قريب من الجوال.",
+    ]),
+    ("billing", "ar-gulf", True, [
+        "نقاطك صارت ١٢٤٠، ومنها ٢٠٠ بتنتهي آخر الشهر، تقدر تستخدمها في أي طلب.",
+        "الكاش باك حق الشهر الماضي نزل في محفظتك.",
+    ]),
+]
+
+# --- third batch: everyday Gulf, Arabizi and mixed service messages, so
+# colloquial language is not itself a signal ------------------------------
+
+ALLOW += [
+    ("order", "ar-gulf", False, [
+        "هلا والله {aname}، طلبك تجهز وبيطلع مع المندوب العصر.",
+        "أبشر، سجلنا طلبك رقم {order} وبنكلمك أول ما يجهز.",
+        "الطلب حقك تأخر شوي بسبب الزحمة، معليش، بيوصلك خلال ساعة.",
+        "تم استلام الدفعة، وطلبك بيوصلك {aday} إن شاء الله.",
+        "حياك الله {aname}، حجزك للطاولة الساعة ٩ الليلة مأكد.",
+        "ترى الكيكة حقتك جاهزة، تقدر تمر تاخذها من الفرع.",
+    ]),
+    ("support", "ar-gulf", False, [
+        "هلا {aname}، شفنا الصور اللي أرسلتها، وبنبدل لك القطعة بدون أي رسوم.",
+        "المعذرة على اللي صار، رجعنا لك المبلغ وبيوصل حسابك خلال ٣ أيام.",
+        "وصلنا بلاغك عن التكييف، الفني بيمرك {aday} بين ٤ و ٦.",
+        "أبشر بسعدك، عدلنا العنوان مثل ما طلبت.",
+        "تم إلغاء الاشتراك مثل ما طلبت، وما راح ينخصم منك شي.",
+        "الله يعافيك على صبرك، المشكلة انحلت وتقدر تستخدم الخدمة الحين.",
+    ]),
+    ("appointment", "ar-gulf", False, [
+        "تذكير: موعدك عندنا بكرة الساعة ١٠ الصبح، لا تنسى تجيب الهوية.",
+        "هلا {aname}، الدكتور تأخر شوي، موعدك صار الساعة ٥ بدال ٤.",
+        "موعد غسيل سيارتك {aday} الساعة ٨ الصبح، بنرسل لك إذا تغير شي.",
+    ]),
+    ("notice", "ar-gulf", False, [
+        "ترى الفرع بيسكر بدري اليوم الساعة ٨ بسبب الصيانة.",
+        "بنقطع الكهرباء عن المحل ساعتين الصبح عشان الصيانة، السموحة.",
+        "مواعيد الدوام في رمضان من ٩ الصبح لين ٣ العصر.",
+    ]),
+    ("account", "ar-gulf", False, [
+        "تم تفعيل حسابك، تقدر تدخل التطبيق الحين بكلمة المرور الجديدة.",
+        "انتبه، أحد حاول يدخل حسابك من جهاز ثاني، إذا مو أنت غيّر كلمة المرور.",
+        "اشتراكك بيخلص آخر الشهر، تقدر تجدده من التطبيق إذا تبي.",
+    ]),
+    ("order", "arabizi", False, [
+        "hala wallah {zname}, talabak t9ahhab w byetla3 ma3 el mandoob el 3a9er",
+        "abshir, sajjalna talabak ra2m {order} w bnkallmak awal ma yjhaz",
+        "el talab 7a22ak t2a55ar shwaya bsabab el za7ma, ma3lesh",
+        "el cake 7a22tak jahza, t2dar tmor t5ethha men el far3",
+    ]),
+    ("support", "arabizi", False, [
+        "shefna el 9owar ele arsaltha, bnbaddel lak el 8i6'3a bdoon rsoom",
+        "ma3lesh 3ala ele 9ar, rajja3na lak el mablagh w byewsal 5elal 3 ayam",
+        "wesalna balaghak 3an el mokayyef, el fanni bymorrak bokra",
+        "3addalna el 3enwan zay ma 6alabt",
+        "el moshkela ent7allat w t2dar testa5dem el 5edma el 7een",
+    ]),
+    ("account", "arabizi", False, [
+        "7esabak tfa33al, t2dar tedkhol el app el 7een",
+        "entebeh, 7ad 7awal yedkhol 7esabak men jehaz tani, eza mo enta ghayyer el password",
+        "eshterakak byo5la9 a5er el shahr, t2dar tjaddedo men el app",
+    ]),
+    ("appointment", "arabizi", False, [
+        "el doctor t2a55ar shwaya, maw3edak 9ar el sa3a 5 badal 4",
+        "maw3ed ghaseel sayyartak yom el sabt el sa3a 8 el sob7",
+    ]),
+    ("notice", "arabizi", False, [
+        "el far3 bysakker badri el yom el sa3a 8 3ashan el siyana",
+        "mawa3eed el dawam fi ramadan men 9 la 3",
+    ]),
+    ("internal", "arabizi", False, [
+        "ya shabab el ejtima3 ente2al la bokra el sa3a 10",
+        "{zname} bygatti dawam el lail el yom badali",
+        "sallmo kashfat el dawam 2abl el 5amees",
+    ]),
+    ("support", "mixed", False, [
+        "Hi {aname}، we received your complaint وبنرد عليك today.",
+        "Your refund تم، it will reach your account خلال 3 أيام.",
+        "The technician بيجيك {aday} between 4 and 6.",
+        "Sorry على التأخير، your order is on the way الحين.",
+    ]),
+    ("account", "mixed", False, [
+        "Your account تم تفعيله، you can login الحين.",
+        "Password changed بنجاح، if this wasn't you تواصل معنا.",
+    ]),
+    ("notice", "mixed", False, [
+        "The branch مسكر today for maintenance، we open بكرة.",
+        "Ramadan hours: من 9 الصبح to 3 العصر.",
+    ]),
+    ("health", "ar-gulf", False, [
+        "نتايج التحاليل طلعت وكلها سليمة ولله الحمد، ما تحتاج مراجعة.",
+        "العلاج حقك جاهز في الصيدلية، تقدر تستلمه اليوم.",
+    ]),
+    ("account", "ar", False, [
+        "تم توثيق حسابك بنجاح ويمكنك الآن استقبال المدفوعات.",
+        "تم قبول طلب انضمامك، والتفاصيل مرسلة إلى بريدك الإلكتروني.",
+        "ستُعلن نتائج الاختبارات على البوابة الإلكترونية يوم {aday}.",
+    ]),
+    ("account", "en", False, [
+        "Your account has been verified and you can now receive payments.",
+        "Security alert: a new login to your account from Chrome on Windows. If this wasn't you, reset your password in the app.",
+        "Your application was accepted. The details have been sent to your email.",
+        "Exam results will be published on the portal on {day}.",
+    ]),
+]
+
+# --- fourth batch: everyday English service messages ----------------------
+
+ALLOW += [
+    ("order", "en", False, [
+        "Thanks for shopping with us! Order #{order} is being prepared and you'll get a tracking link soon.",
+        "Hi {name}, your cake order for {day} is confirmed. Pickup from {shop} after {time}.",
+        "We're sorry, one item in order #{order} is out of stock. Reply 1 to refund it or 2 to wait a week.",
+        "Your grocery slot is booked for {day}, {time}. You can add items until midnight before.",
+        "Your prescription refill order is ready at {shop}, counter 3.",
+        "Your laundry is ready for collection at {shop}. We're open until 11 PM.",
+    ]),
+    ("shipping", "en", False, [
+        "Your driver {name} is 5 minutes away. Please keep your phone nearby.",
+        "Delivery attempt failed: nobody was home. We'll try again {day} between 2 and 6 PM.",
+        "Your furniture will be delivered {day}; the team will call 30 minutes before arrival.",
+        "Your package was left with the building reception at {time}.",
+    ]),
+    ("support", "en", False, [
+        "Hi {name}, we've received the photos of the damaged item and will send a replacement at no cost.",
+        "Sorry for the trouble — your refund of {amount} SAR will reach your account within 3 working days.",
+        "Your service request #{order} is scheduled: the technician arrives {day} between 4 and 6 PM.",
+        "We've updated your delivery address as requested.",
+        "Your subscription was cancelled as requested; you won't be charged again.",
+        "The outage is resolved and your internet should be working again. Restart the router if not.",
+        "Thanks for your patience, {name}. The issue with your card payment has been fixed.",
+    ]),
+    ("account", "en", False, [
+        "Your new card ending 7781 has been activated.",
+        "We noticed a sign-in attempt from a new device. If it wasn't you, change your password in the app.",
+        "Your membership renews on {day}. No action is needed.",
+        "Your documents were approved. You can now use all features of your account.",
+        "Your salary of {amount} SAR has been credited to your account.",
+    ]),
+    ("appointment", "en", False, [
+        "The doctor is running 30 minutes late; your appointment is now at {time}.",
+        "Your car wash is booked for {day} at 8 AM. We'll message you if anything changes.",
+        "Please arrive 15 minutes early for your MRI on {day} and bring your referral letter.",
+    ]),
+    ("internal", "en", False, [
+        "Team, please submit your leave requests for Eid by {day}.",
+        "{name} will cover the night shift today instead of me.",
+        "The office AC will be serviced on {day}; please work from the meeting rooms.",
+        "Payroll will be processed on the 25th this month because of the holiday.",
+    ]),
+    ("notice", "en", False, [
+        "Our {city} branch closes early today at 8 PM for maintenance.",
+        "Ramadan opening hours: 9 AM to 3 PM and 9 PM to 1 AM.",
+        "The lift in building B is out of service until {day}; please use lift A.",
+    ]),
+    ("notice", "en", True, [
+        "Parents: the school trip fee of {amount} SAR is due by {day}; the free places have all been allocated.",
+        "Reminder: the sale of your car is complete and the ownership transfer will show in Absher within 24 hours.",
+        "Your gift card balance is {amount} SAR after today's purchase.",
+        "The offer you accepted for the apartment has been sent to the landlord; we'll let you know his answer.",
+    ]),
+]
+
+# --- fifth batch: short replies a support line sends all day -------------
+
+ALLOW += [
+    ("support", "en", False, [
+        "Done.", "OK, noted.", "Thanks, received.", "On my way.", "Yes, confirmed.",
+        "Good morning {name}!", "Welcome back!", "Call me when you can.",
+        "See you at {time}.", "All set.", "Sorry, we're closed now.",
+        "Got it, thank you!", "We'll check and get back to you.",
+    ]),
+    ("support", "ar-gulf", False, [
+        "تم.", "أبشر.", "حاضر.", "وصلت، مشكور.", "صباح الخير {aname}!",
+        "في الطريق.", "كلمني إذا فضيت.", "تمام، نشوفك الساعة ٥.",
+        "معليش، سكرنا الحين.", "ولا يهمك.", "شكراً، وصلتنا.",
+    ]),
+    ("support", "arabizi", False, [
+        "tamam", "abshir", "7ader", "wasalat, mashkoor", "fi el 6ari2",
+        "kallemni eza fe9ait", "ma3lesh, sakkarna el 7een", "wala yhimmak",
+    ]),
+]
+
+# --- sixth batch: conversational replies on a support line ----------------
+
+ALLOW += [
+    ("support", "en", False, [
+        "Hi {name}, thanks for your message. Could you send me your order number so I can check?",
+        "Sure, I can help with that. Which branch did you visit?",
+        "No problem at all, we'll sort it out for you today.",
+        "I've passed your question to my colleague {name}; she will reply within the hour.",
+        "Can you tell me the model number printed on the back of the device?",
+        "You're welcome! Let us know if you need anything else.",
+        "Just checking in: did the technician fix the problem yesterday?",
+        "We can't find a booking under this number. Did you book with another phone?",
+        "Yes, you can bring it to any branch with the receipt and we'll look at it.",
+        "I understand, and I'm sorry for the wait. Your case is now with the manager.",
+        "Please reply with a photo of the label so we can trace the parcel.",
+        "Happy to help! Your new password link has been sent to your email.",
+    ]),
+    ("support", "ar", False, [
+        "أهلاً {aname}، شكراً لرسالتك. هل يمكنك إرسال رقم الطلب لأتحقق منه؟",
+        "بكل سرور، أي فرع قمت بزيارته؟",
+        "لا مشكلة أبداً، سنحل الموضوع لك اليوم.",
+        "حوّلت سؤالك إلى زميلتي وسترد عليك خلال ساعة.",
+        "العفو! أخبرنا إذا احتجت أي شيء آخر.",
+        "هل أصلح الفني المشكلة أمس؟ نود الاطمئنان.",
+        "لم نجد حجزاً بهذا الرقم، هل حجزت برقم آخر؟",
+        "نعم، يمكنك إحضاره لأي فرع مع الفاتورة وسنفحصه.",
+        "أتفهم ذلك وأعتذر عن الانتظار، حالتك الآن لدى المدير.",
+        "يرجى إرسال صورة الملصق لنتتبع الشحنة.",
+    ]),
+    ("support", "ar-gulf", False, [
+        "هلا {aname}، حياك، ممكن ترسل لي رقم الطلب عشان أشيك عليه؟",
+        "أكيد أخدمك، أي فرع رحت له؟",
+        "ولا يهمك، بنحلها لك اليوم إن شاء الله.",
+        "حولت سؤالك لزميلي وبيرد عليك خلال ساعة.",
+        "العفو، إذا احتجت أي شي ثاني حنا موجودين.",
+        "بس حبيت أتطمن، الفني صلح المشكلة أمس؟",
+        "ما لقينا حجز على هالرقم، يمكن حجزت برقم ثاني؟",
+        "إيه تقدر تجيبه لأي فرع مع الفاتورة ونشوفه لك.",
+        "أفهمك والله، وآسفين على التأخير، موضوعك الحين عند المدير.",
+        "ياليت ترسل صورة الملصق عشان نتتبع الشحنة.",
+    ]),
+    ("support", "arabizi", False, [
+        "hala {zname}, 7ayak, momken ters8l li ra2m el talab 3ashan ashayyek 3aleh?",
+        "akeed a5dmak, ay far3 ro7t lah?",
+        "wala yhimmak, bn7illaha lak el yom inshallah",
+        "7awwalt so2alak la zameeli w byrod 3alek 5elal sa3a",
+        "el 3afw, eza e7tajt ay shi tani e7na mawjoodeen",
+        "bas 7abbait at6amman, el fanni 9alla7 el moshkela ams?",
+        "ma lgaina 7ajz 3ala hal ra2m, yomkin 7ajazt b ra2m tani?",
+        "eeh t2dar tjeebah la ay far3 ma3 el fatoora w nshoofah lak",
+    ]),
+    ("support", "mixed", False, [
+        "Hi {aname}، ممكن ترسل لي order number عشان أشيك؟",
+        "No problem، بنحلها لك today إن شاء الله.",
+        "You're welcome! إذا احتجت أي شي we're here.",
+        "Please send صورة الملصق so we can trace the parcel.",
+    ]),
+]
+
+# --- seventh batch: more allowed messages that use selling words -----------
+
+ALLOW += [
+    ("order", "en", True, [
+        "Your discounted order #{order} ({pct}% member price) is out for delivery.",
+        "The bundle offer you chose at checkout (buy 2, get 1 free) is reflected in order #{order}.",
+        "Your free sample was added to order #{order} as you requested.",
+        "The coupon {code} you entered has expired, so order #{order} was charged the full {amount} SAR. Reply if you'd like us to cancel.",
+        "We've applied your {amount} SAR store credit to order #{order}; nothing more to pay.",
+    ]),
+    ("billing", "en", True, [
+        "Your receipt: 2 items, {pct}% staff discount, total {amount} SAR. Thank you for your purchase.",
+        "Your points balance after today's purchase: 820. Points expire 12 months after they are earned.",
+        "The sale price was charged correctly: {amount} SAR instead of the regular price, see the attached receipt.",
+        "Your Black Friday refund of the price difference ({amount} SAR) has been sent to your card.",
+    ]),
+    ("support", "en", True, [
+        "Regarding the sale item you returned: final-sale items can be exchanged but not refunded.",
+        "You asked about the free delivery on your order: it applies because your total was over {amount} SAR.",
+        "The winning bid for the auction you joined was higher than yours, so your deposit has been released.",
+    ]),
+    ("order", "ar", True, [
+        "طلبك المخفض رقم {order} بسعر الأعضاء ({pct}٪) في الطريق إليك.",
+        "عرض الحزمة الذي اخترته عند الدفع (اشترِ ٢ واحصل على ١ مجاناً) ظاهر في طلبك رقم {order}.",
+        "أضفنا العينة المجانية إلى طلبك رقم {order} كما طلبت.",
+        "تم استخدام رصيدك في المتجر بقيمة {amount} ريال لطلبك رقم {order}، ولا يوجد مبلغ مستحق.",
+    ]),
+    ("billing", "ar", True, [
+        "إيصالك: قطعتان، خصم الموظفين {pct}٪، الإجمالي {amount} ريال. شكراً لتسوقك.",
+        "رصيد نقاطك بعد عملية اليوم: ٨٢٠ نقطة، وتنتهي صلاحية النقاط بعد ١٢ شهراً.",
+        "تم إرجاع فرق السعر من عروض الجمعة البيضاء ({amount} ريال) إلى بطاقتك.",
+    ]),
+    ("support", "ar-gulf", True, [
+        "بخصوص القطعة اللي عليها تخفيض ورجعتها: نقدر نبدلها بس ما نقدر نرجع فلوسها.",
+        "سألت عن التوصيل المجاني: طلبك مشمول لأن المجموع فوق {amount} ريال.",
+        "الخصم اللي سألت عنه انحسب لك في الفاتورة، المجموع صار {amount} ريال.",
+    ]),
+    ("order", "arabizi", True, [
+        "talabak el m5affa9 ra2m {order} fi el 6ari2 ilak",
+        "el 3ayyena el majjaniya ensafat la talabak zay ma 6alabt",
+        "el 5asm ele sa2alt 3anno ento7ib lak fel fatoora",
+    ]),
+    ("billing", "mixed", True, [
+        "Your receipt: خصم الموظفين {pct}%، total {amount} ريال.",
+        "Points balance بعد purchase اليوم: 820 نقطة.",
+    ]),
+]
