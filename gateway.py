@@ -5,6 +5,7 @@ environment (plus ``config`` overrides, which tests use); gunicorn runs
 ``gateway:create_app()``.  The admin CLI lives in ``cli.py`` and is
 reached through ``main``.
 """
+import datetime
 import json
 import logging
 import os
@@ -16,6 +17,7 @@ from flask import Response
 from flask import current_app
 from flask import jsonify
 from flask import request
+from peewee import DataError
 from peewee import IntegrityError
 from werkzeug.exceptions import HTTPException
 
@@ -37,7 +39,6 @@ from schema.send_message import send_message_schema
 from sending import GuardedSender
 from sending import Throttles
 from store import ApiKey
-from store import Customer
 from store import IdempotencyRecord
 from store import db
 from store import hash_api_key
@@ -53,9 +54,6 @@ MAX_BODY_BYTES = 1024 * 1024
 # one more write; a minute's precision is plenty for an admin listing.
 LAST_USED_PRECISION = 60
 REPLAY_HEADER = "Idempotent-Replayed"
-# Hot-path queries as SQL: see store.first.
-SQL_KEY_BY_HASH = "SELECT * FROM apikey WHERE key_hash = ?"
-SQL_CUSTOMER = "SELECT * FROM customer WHERE id = ?"
 
 _HTTP_CODES = {
     404: ("not_found", "No such route."),
@@ -73,13 +71,18 @@ def create_app(config=None):
     app = Flask(__name__)
     app.config.update(MAX_CONTENT_LENGTH=MAX_BODY_BYTES)
     app.json.sort_keys = False
-    db_path = store.init_db(settings.DATABASE_URL)
+    db_path = store.init_db(settings.DATABASE_URL,
+                            pool_size=settings.DATABASE_POOL_SIZE)
     sandbox_state = None if settings.EVOLUTION_URL else \
         build_embedded_sandbox()
     evolution = build_evolution_client(settings, sandbox_state)
     storage_uri = settings.RATELIMIT_STORAGE_URI or (
-        "sqlite:///" + os.path.join(os.path.dirname(db_path),
+        "sqlite:///" + os.path.join(os.path.dirname(db_path or "./"),
                                     "ratelimit.db"))
+    if db_path is None and not storage_uri.startswith(("redis", "rediss")):
+        log.warning("PostgreSQL database but throttles are counted per "
+                    "host: set GATEWAY_RATELIMIT_STORAGE_URI=redis://... "
+                    "to share them between hosts")
     limiter = ratelimit.create_limiter(storage_uri)
     rules = content_policy.load_policy(settings.CONTENT_RULES_PATH or None,
                                        settings.CONTENT_MODEL_PATH or None)
@@ -184,6 +187,16 @@ def register_hooks(app):
                                                    exc.description))
         return error_response(ApiError(exc.code, code, message))
 
+    @app.errorhandler(DataError)
+    def _unstorable(exc):
+        # A value no column can take (PostgreSQL: a NUL in text, an
+        # integer out of range): the client's data, not a server fault.
+        log.warning("unstorable value on %s %s", request.method,
+                    request.path)
+        return error_response(ApiError(422, "validation_error",
+                                       "A value in the request cannot be "
+                                       "stored."))
+
     @app.errorhandler(Exception)
     def _unexpected(exc):
         log.exception("unhandled error on %s %s", request.method,
@@ -251,17 +264,18 @@ def authenticate():
                        "Authorization: Bearer <key>.")
     # Looked up by its SHA-256: the key itself is never compared, so its
     # bytes leak nothing through timing.
-    row = store.first(ApiKey, SQL_KEY_BY_HASH, hash_api_key(key))
-    if row is None:
+    now = utcnow()
+    customer = store.customer_for_key(hash_api_key(key), now - datetime
+                                      .timedelta(seconds=LAST_USED_PRECISION))
+    if customer is None:
         raise ApiError(401, "invalid_api_key", "The API key is not valid.")
-    if row.revoked_at is not None:
+    if customer.key_revoked:
         raise ApiError(401, "revoked_api_key",
                        "This API key has been revoked.")
-    now = utcnow()
-    if row.last_used_at is None or (
-            now - row.last_used_at).total_seconds() > LAST_USED_PRECISION:
-        ApiKey.update(last_used_at=now).where(ApiKey.id == row.id).execute()
-    return store.first(Customer, SQL_CUSTOMER, row.customer_id)
+    if customer.key_stale:
+        ApiKey.update(last_used_at=now).where(
+            ApiKey.id == customer.key_id).execute()
+    return customer
 
 
 def read_json_body():

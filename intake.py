@@ -22,15 +22,12 @@ from flask import Blueprint
 from flask import current_app
 from flask import jsonify
 from flask import request
-from peewee import IntegrityError
 from peewee import OperationalError
 
 import normalizer
+import store
 from errors import ApiError
-from store import InboundEvent
 from store import Instance
-from store import MessageStatus
-from store import SeenFact
 from store import Suppression
 from store import db
 from store import find_instance
@@ -107,9 +104,9 @@ def accept_evolution_event(instance, raw, sender=None):
         with db.atomic("IMMEDIATE"):
             outcome, emitted, opted_out = process_envelope(instance,
                                                            envelope)
-            InboundEvent.create(instance=instance.id, evolution_event=name,
-                                body=raw.decode("utf-8", "replace"),
-                                outcome=outcome, events_emitted=emitted)
+            store.record_inbound(instance.id, name,
+                                 stored_body(raw), outcome,
+                                 emitted)
     except OperationalError:
         # The database is busy or failing, not the payload: a 503 makes
         # Evolution retry, where a 200 would drop the event.
@@ -121,13 +118,17 @@ def accept_evolution_event(instance, raw, sender=None):
         # Never a 500 for Evolution's payloads: keep the body to look at.
         log.exception("instance=%s: could not process %s event",
                       instance.id, name)
-        InboundEvent.create(instance=instance.id, evolution_event=name,
-                            body=raw.decode("utf-8", "replace"),
-                            outcome="error")
+        store.record_inbound(instance.id, name,
+                             stored_body(raw), "error")
         return "error"
     if opted_out and sender is not None:
         sender.check_breaker(instance)
     return outcome
+
+
+def stored_body(raw):
+    """The raw body as text any database keeps (PostgreSQL has no NUL)."""
+    return raw.decode("utf-8", "replace").replace("\x00", "\ufffd")
 
 
 def process_envelope(instance, envelope):
@@ -168,12 +169,7 @@ def process_envelope(instance, envelope):
 
 def mark_seen(key):
     """True the first time ``key`` is seen: one fact, one event."""
-    try:
-        with db.atomic():
-            SeenFact.create(key=key[:250])
-        return True
-    except IntegrityError:
-        return False
+    return store.mark_seen(key)
 
 
 def advance_status(instance, event):
@@ -182,17 +178,8 @@ def advance_status(instance, event):
         return True
     # One upsert whose RETURNING row exists only if it inserted or raised
     # the rank: no read to race with.
-    changed = (MessageStatus.insert(instance=instance.id,
-                                    message_id=event.message_id,
-                                    rank=event.status_rank)
-               .on_conflict(
-                   conflict_target=[MessageStatus.instance,
-                                    MessageStatus.message_id],
-                   update={MessageStatus.rank: event.status_rank},
-                   where=(MessageStatus.rank < event.status_rank))
-               .returning(MessageStatus.id)
-               .execute())
-    return bool(list(changed))
+    return store.raise_status(instance.id, event.message_id,
+                              event.status_rank)
 
 
 def handle_inbound(instance, event):

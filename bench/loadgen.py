@@ -40,10 +40,22 @@ class Target:
         self.body = body
         self.alternates = alternates or [(path, self.headers)]
 
+    @classmethod
+    def sequence(cls, requests):
+        """Request i is ``requests[i % len]``, a (path, headers, body)
+        (the open loop only: receipts for given message ids)."""
+        path, headers, body = requests[0]
+        target = cls(path, headers, body, [r[:2] for r in requests])
+        target.bodies = [r[2] for r in requests]
+        return target
+
+    bodies = None
+
     def build(self, i, host):
         """Raw bytes of request ``i``."""
         path, headers = self.alternates[i % len(self.alternates)]
-        body = self.expand(i).encode()
+        body = (self.bodies[i % len(self.bodies)] if self.bodies
+                else self.expand(i)).encode()
         lines = ["POST %s HTTP/1.1" % path, "Host: %s" % host,
                  "Content-Length: %d" % len(body)]
         lines += ["%s: %s" % item for item in headers.items()]
@@ -227,6 +239,47 @@ def run_closed_loop(host, port, target, duration_s, connections=16,
                      counts["errors"], time.monotonic() - started,
                      {"tool": "python closed loop, %d connections"
                       % connections})
+
+
+def run_count(host, port, target, count, connections=8, offset=0,
+              timeout_s=10, limit_s=600):
+    """Send requests ``offset`` .. ``offset + count`` back to back over
+    ``connections`` keep-alive connections (bounded by ``limit_s``)."""
+    lock = threading.Lock()
+    counts = {"ok": 0, "non_2xx": 0, "errors": 0, "i": offset}
+    deadline = time.monotonic() + limit_s
+
+    def worker():
+        conn = http.client.HTTPConnection(host, port, timeout=timeout_s)
+        while time.monotonic() < deadline:
+            with lock:
+                if counts["i"] >= offset + count:
+                    break
+                i = counts["i"]
+                counts["i"] += 1
+            path, headers = target.alternates[i % len(target.alternates)]
+            try:
+                conn.request("POST", path, body=target.expand(i),
+                             headers=headers)
+                response = conn.getresponse()
+                response.read()
+                key = "ok" if 200 <= response.status < 300 else "non_2xx"
+            except (OSError, http.client.HTTPException):
+                conn.close()
+                key = "errors"
+            with lock:
+                counts[key] += 1
+        conn.close()
+
+    started = time.monotonic()
+    workers = [threading.Thread(target=worker) for _ in range(connections)]
+    for thread in workers:
+        thread.start()
+    for thread in workers:
+        thread.join(limit_s + timeout_s + 5)
+    counts.pop("i")
+    counts["elapsed_s"] = round(time.monotonic() - started, 2)
+    return counts
 
 
 def run_saturation(host, port, target, duration_s, connections=16):

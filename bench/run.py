@@ -32,8 +32,10 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, ROOT)
 sys.path.insert(0, HERE)
 
+import life  # noqa: E402
 import loadgen  # noqa: E402
 import profiling  # noqa: E402
+import report  # noqa: E402
 import store  # noqa: E402
 import webhooks  # noqa: E402
 
@@ -62,9 +64,12 @@ BENCH_ENV = {
     "GATEWAY_EVOLUTION_TIMEOUT": "10",
 }
 FULL = {"duration": 10.0, "rows": (10_000, 1_000_000), "events": 3000,
-        "rates": (100, 200, 300), "modest": 50, "hung_backlog": 400}
+        "rates": (100, 200, 300), "modest": 50, "hung_backlog": 400,
+        "life_rounds": 3, "embedded_marks": (2000, 10000)}
 SMOKE = {"duration": 1.0, "rows": (10_000, 50_000), "events": 200,
-         "rates": (100, 200, 300), "modest": 50, "hung_backlog": 40}
+         "rates": (100, 200, 300), "modest": 50, "hung_backlog": 40,
+         "life_rounds": 1, "embedded_marks": (200, 600)}
+
 
 
 # ------------------------------------------------------------- processes
@@ -225,10 +230,8 @@ def get_json(url):
 # ----------------------------------------------------------------- data
 
 def open_db(db_path):
-    """Point the store at ``db_path`` and create every table."""
-    import threecx
-    store.init_db("sqlite:///" + db_path,
-                  extra_models=getattr(threecx, "MODELS", []))
+    """Point the store at ``db_path`` and migrate it (every table)."""
+    store.init_db("sqlite:///" + db_path)
 
 
 def create_account(name, modules="api,3cx", instances=()):
@@ -247,17 +250,27 @@ def create_account(name, modules="api,3cx", instances=()):
     return customer.id, key
 
 
-def seed_database(db_path, log_rows):
+def seed_database(db_path, log_rows, endpoint_url=None, embedded=False):
     """A fresh database: the bench account, then ``log_rows`` log rows.
 
     The rows go straight into ``messagelog`` with one INSERT ... SELECT
-    from a recursive CTE (a few seconds for a million).
+    from a recursive CTE (a few seconds for a million); row n's WhatsApp
+    message id is ``3EB0<n>``, so load generators can name them.  With
+    ``endpoint_url`` the customer gets that webhook endpoint; with
+    ``embedded`` each instance is its own instance of the embedded
+    sandbox.
     """
     open_db(db_path)
     names = [INSTANCE.replace("%N%", str(n)) for n in range(INSTANCES)]
     customer_id, key = create_account("Bench Customer", instances=names)
     with store.db.connection_context():
         instance_id = store.Instance.get(store.Instance.name == names[0]).id
+        if embedded:
+            store.Instance.update(
+                evolution_instance=store.Instance.name,
+                evolution_token="").execute()
+    if endpoint_url:
+        add_endpoint(customer_id, endpoint_url)
     conn = sqlite3.connect(db_path)
     with conn:
         conn.execute("""
@@ -268,7 +281,7 @@ def seed_database(db_path, log_rows):
                 message_text, created_at, completed_at)
             SELECT ?, ?, printf('+96650%07d', i % 9000000),
                    'transactional', 'api', 'sent',
-                   printf('3EB0%018X', abs(random())), ?,
+                   '3EB0' || i, ?,
                    datetime('now', '-30 days', printf('+%d seconds',
                                                       i * 2)),
                    datetime('now', '-30 days', printf('+%d seconds',
@@ -357,9 +370,17 @@ class Bench:
             "Content-Type": "application/json"}, SEND_BODY,
             spread=INSTANCES)
 
-    def fixed(self, server, target, rate, keep=False):
+    def fixed(self, server, target, rate, keep=False, cpu=None):
+        """``cpu``: {name: server} whose workers' CPU is measured too."""
+        meter = life.CpuMeter(**(cpu or {"server": server}))
         stats = loadgen.run_open_loop(HOST, server.port, target, rate,
                                       self.duration)
+        spent = meter.stop()
+        spent.pop("wall_s")
+        stats.update(spent)
+        for name in (cpu or {"server": server}):
+            stats["%s_cpu_ms_per_request" % name] = life.per_request(
+                spent, name, stats["ok"])
         settle(server)
         if not keep:
             stats.pop("_latencies")
@@ -396,12 +417,14 @@ class Bench:
         self.warm_up(gateway, target)
         figures = {}
         modest = self.plan["modest"]
-        figures["fixed_%d" % modest] = self.fixed(gateway, target, modest)
+        both = {"server": gateway, "sandbox": sandbox}
+        figures["fixed_%d" % modest] = self.fixed(gateway, target, modest,
+                                                  cpu=both)
         figures["saturation"] = self.saturate(gateway, target)
         for rate in self.plan["rates"]:
             if rate != modest:
-                figures["fixed_%d" % rate] = self.fixed(gateway, target,
-                                                        rate)
+                figures["fixed_%d" % rate] = self.fixed(
+                    gateway, target, rate, cpu=both)
         self.results["figures"]["gateway_send"] = figures
         # c: the same sends straight to the sandbox's sendText.
         direct = loadgen.Target(
@@ -411,32 +434,66 @@ class Bench:
         self.results["figures"]["sandbox_direct"] = {
             "fixed_%d" % modest: self.fixed(sandbox, direct, modest)}
 
-    # -- d: message-log size ----------------------------------------------
+    # -- d: a message's whole life, 10 thousand vs 1 million log rows --
 
-    def log_size(self, databases, sandbox, rounds=2):
+    def message_life(self, databases, sandbox):
         """A fresh gateway on each database, both up at once; rounds
-        alternate between them so drift hits both alike."""
+        alternate between them so drift hits both alike.  Then the
+        intake at saturation on the small one."""
         gateways, figures = {}, {}
+        rounds = self.plan["life_rounds"]
         try:
-            for label, (db_path, key) in databases.items():
+            for label, (db_path, key, rows) in databases.items():
                 gateways[label] = start_gateway(
                     self.workdir, "gateway-" + label, db_path, sandbox.url,
                     self.workers, self.root)
                 self.warm_up(gateways[label], self.send_target(key))
+                life.wait_outbox(db_path, 30)
             runs = {label: [] for label in databases}
             for _ in range(rounds):
-                for label, (db_path, key) in databases.items():
-                    runs[label].append(self.fixed(
-                        gateways[label], self.send_target(key),
-                        self.plan["modest"], keep=True))
+                for label, (db_path, key, rows) in databases.items():
+                    runs[label].append(life.Life(
+                        self, gateways[label], sandbox, db_path,
+                        self.send_target(key), EVO_INSTANCE, rows)
+                        .measure(self.plan["modest"]))
+                    settle(gateways[label])
+            for label, (db_path, _, rows) in databases.items():
+                figures[label] = life.pool_life(runs[label])
+                figures[label]["log_rows"] = count_log_rows(db_path)
+            self.results["figures"]["life"] = figures
+            db_path, key, rows = databases["small"]
+            (name, secret), = life.read_db(
+                db_path, "SELECT name, webhook_secret FROM instance WHERE "
+                "name = ?", (INSTANCE.replace("%N%", "0"),))
+            self.results["figures"]["intake_saturation"] = \
+                life.receipts_at_saturation(
+                    gateways["small"], db_path, name, secret, EVO_INSTANCE,
+                    rows, self.duration)
         finally:
             for gateway in gateways.values():
                 gateway.stop()
-        for label, (db_path, _) in databases.items():
-            figures[label] = loadgen.pool(runs[label])
-            figures[label].pop("_latencies")
-            figures[label]["log_rows"] = count_log_rows(db_path)
-        self.results["figures"]["log_size"] = figures
+
+    # -- g: the embedded default's memory ---------------------------------
+
+    def embedded(self):
+        """`gateway serve` with no Evolution URL (the in-process sandbox
+        answers, and its receipts go through the intake), one worker."""
+        db_path = os.path.join(self.workdir, "embedded", "gateway.db")
+        os.makedirs(os.path.dirname(db_path))
+        key = seed_database(db_path, 0, embedded=True)
+        env = gunicorn_env(dict(BENCH_ENV,
+                                GATEWAY_DATABASE_URL="sqlite:///" + db_path))
+        port = free_port()
+        gateway = Server("gateway-embedded", [
+            os.path.join(BIN, "gateway"), "serve", "--port", str(port),
+            "--workers", "1", "--threads", str(THREADS)], port,
+            self.workdir, env, "/healthz")
+        try:
+            self.results["figures"]["embedded"] = life.embedded_memory(
+                gateway, self.send_target(key),
+                self.plan["embedded_marks"])
+        finally:
+            gateway.stop()
 
     # -- e: webhook delivery and a hung endpoint --------------------------
 
@@ -522,16 +579,19 @@ class Bench:
                  for name in ("d-small", "d-large", "main")}
         for path in paths.values():
             os.makedirs(os.path.dirname(path))
+        receiver = start_helper(self.workdir, "receiver", "receiver")
+        life_receiver = start_helper(self.workdir, "life-receiver",
+                                     "receiver")
+        hang = start_helper(self.workdir, "hang-receiver", "receiver",
+                            "--hang", "30")
         print("== seeding %d and %d message-log rows" % (small, large),
               flush=True)
-        key_large = seed_database(paths["d-large"], large)
-        key_d_small = seed_database(paths["d-small"], small)
+        hook = life_receiver.url + "/hook"
+        key_large = seed_database(paths["d-large"], large, hook)
+        key_d_small = seed_database(paths["d-small"], small, hook)
         db_small = paths["main"]
         key_small = seed_database(db_small, small)  # store stays on it
         sandbox = start_sandbox(self.workdir, self.sandbox_server)
-        receiver = start_helper(self.workdir, "receiver", "receiver")
-        hang = start_helper(self.workdir, "hang-receiver", "receiver",
-                            "--hang", "30")
         self.phase("b: bare Flask", self.bare_flask)
         gateway = start_gateway(self.workdir, "gateway-small", db_small,
                                 sandbox.url, self.workers, self.root)
@@ -545,10 +605,13 @@ class Bench:
                    receiver, hang)
         hang.stop()  # frees the stuck deliveries so the gateway stops fast
         gateway.stop()
-        # d: a fresh gateway on each database, the same warm-up and rate.
-        self.phase("d: %d vs %d log rows" % (small, large), self.log_size,
-                   {"small": (paths["d-small"], key_d_small),
-                    "large": (paths["d-large"], key_large)}, sandbox)
+        # d: a fresh gateway on each database, the same warm-up and rates.
+        self.phase("d: message life, %d vs %d log rows" % (small, large),
+                   self.message_life,
+                   {"small": (paths["d-small"], key_d_small, small),
+                    "large": (paths["d-large"], key_large, large)}, sandbox)
+        sandbox.stop()
+        self.phase("g: embedded default", self.embedded)
         self.results["wall_s"] = round(time.monotonic() - self.started, 1)
 
     def run_profile(self, gateway, key):
@@ -576,111 +639,6 @@ def machine_info():
             "platform": platform.platform()}
 
 
-def build_rows(fig, modest):
-    """(figure, value, target, verdict) rows from the figures dict."""
-    rows = []
-
-    def get(*path):
-        node = fig
-        for part in path:
-            if not isinstance(node, dict) or part not in node:
-                return None
-            node = node[part]
-        return node
-
-    def lat(stats):
-        if not stats:
-            return "n/a"
-        return "p50 %s ms, p99 %s ms (%s/%s ok)" % (
-            stats["p50_ms"], stats["p99_ms"], stats["ok"],
-            stats.get("scheduled", stats["ok"]))
-
-    def verdict(ok):
-        return "n/a" if ok is None else ("met" if ok else "MISSED")
-
-    gw_sat, bare_sat = get("gateway_send", "saturation"), get(
-        "bare_flask", "saturation")
-    rows.append(("a. guarded send, saturation",
-                 "%s req/s" % gw_sat["rps"] if gw_sat else "n/a", "", ""))
-    rows.append(("b. bare Flask, saturation",
-                 "%s req/s" % bare_sat["rps"] if bare_sat else "n/a", "",
-                 ""))
-    ratio = (gw_sat["rps"] / bare_sat["rps"]) if gw_sat and bare_sat and \
-        bare_sat["rps"] else None
-    rows.append(("**a/b throughput ratio (headline)**",
-                 "%.0f %%" % (ratio * 100) if ratio is not None else "n/a",
-                 ">= 50 %", verdict(None if ratio is None else ratio >= .5)))
-    for rate in sorted({modest, 100, 200, 300}):
-        stats = get("gateway_send", "fixed_%d" % rate)
-        target, ok = "", None
-        if rate == 200 and stats:
-            target = "p99 <= 25 ms"
-            ok = stats["p99_ms"] is not None and stats["p99_ms"] <= 25 \
-                and stats["errors"] == 0
-        rows.append(("a. guarded send @ %d req/s" % rate, lat(stats),
-                     target, verdict(ok) if target else ""))
-    for rate in (100, 200, 300):
-        rows.append(("b. bare Flask @ %d req/s" % rate,
-                     lat(get("bare_flask", "fixed_%d" % rate)), "", ""))
-    via, direct = get("gateway_send", "fixed_%d" % modest), get(
-        "sandbox_direct", "fixed_%d" % modest)
-    if via and direct and via["p50_ms"] is not None \
-            and direct["p50_ms"] is not None:
-        value = "%.2f ms (%.2f - %.2f, p50 @ %d req/s)" % (
-            via["p50_ms"] - direct["p50_ms"], via["p50_ms"],
-            direct["p50_ms"], modest)
-    else:
-        value = "n/a"
-    rows.append(("c. gateway overhead (send p50 - sandbox sendText p50)",
-                 value, "", ""))
-    small, large = get("log_size", "small"), get("log_size", "large")
-    for label, stats in (("small", small), ("large", large)):
-        rows.append(("d. send @ %d req/s, %s log rows" % (
-            modest, "{:,}".format(stats["log_rows"]) if stats else label),
-            lat(stats), "", ""))
-    growth = None
-    if small and large and small["p50_ms"] and large["p50_ms"]:
-        growth = large["p50_ms"] / small["p50_ms"] - 1
-    rows.append(("d. p50 growth, small -> large log",
-                 "%+.1f %%" % (growth * 100) if growth is not None
-                 else "n/a", "<= 10 %",
-                 verdict(None if growth is None else growth <= .10)))
-    hooks = get("webhook_delivery")
-    rate = hooks and hooks.get("events_per_s")
-    rows.append(("e. webhook delivery", "%s events/s (%s/%s events)" % (
-        rate, hooks["unique"], hooks["events"]) if hooks else "n/a",
-        ">= 300 events/s", verdict(None if rate is None else rate >= 300)))
-    normal, hung = get("hung_endpoint", "normal"), get("hung_endpoint",
-                                                      "hung")
-    rows.append(("e. send @ %d req/s, endpoints answer" % modest,
-                 lat(normal), "", ""))
-    rows.append(("e. send @ %d req/s, another endpoint hangs" % modest,
-                 lat(hung), "", ""))
-    factor = None
-    if normal and hung and normal["p99_ms"] and hung["p99_ms"]:
-        factor = hung["p99_ms"] / normal["p99_ms"]
-    rows.append(("e. send p99 hung / normal",
-                 "%.2fx" % factor if factor is not None else "n/a",
-                 "<= 1.2x", verdict(None if factor is None
-                                    else factor <= 1.2)))
-    if hung:
-        rows.append(("e. other customer's deliveries during hang",
-                     "%s delivered (of ~%s sends)" % (
-                         hung.get("fast_endpoint_deliveries_during_phase"),
-                         hung["ok"]), "", ""))
-    cx = get("threecx")
-    if cx and "skipped" in cx:
-        value = "skipped: " + cx["skipped"]
-    elif cx:
-        value = "%s req/s (%s integrations, %s non-2xx)" % (
-            cx["rps"], cx["integrations"], cx["non_2xx"])
-    else:
-        value = "n/a"
-    rows.append(("f. 3CX webhook (`test` events), saturation", value, "",
-                 ""))
-    return rows
-
-
 def print_report(results):
     meta = results["meta"]
     print("\n## WhatsApp Gateway benchmark (%s)\n" % meta["mode"])
@@ -690,7 +648,7 @@ def print_report(results):
               meta["workers"], THREADS, meta["saturation_tool"]))
     print("| figure | value | target | |")
     print("|---|---|---|---|")
-    for row in build_rows(results["figures"], meta["plan"]["modest"]):
+    for row in report.build_rows(results["figures"], meta["plan"]["modest"]):
         print("| %s | %s | %s | %s |" % row)
     print()
     for note in results["notes"]:

@@ -20,6 +20,12 @@ def load_or_raise(schema, data, status=422):
                        {"fields": exc.messages})
 
 
+def _may_hold_surrogate(raw):
+    if not isinstance(raw, bytes):
+        return True
+    return b"\\u" in raw or b"\xed" in raw
+
+
 def parse_json(raw):
     """Parse a request body, or raise 400 ``invalid_json``.
 
@@ -29,7 +35,11 @@ def parse_json(raw):
     """
     try:
         body = json.loads(raw)
-        json.dumps(body, ensure_ascii=False).encode("utf-8")
+        # A lone surrogate comes from a \u escape or, in bytes, from its
+        # UTF-8 form (0xED 0xA0-0xBF ..., which loads lets through): the
+        # costly check runs only when one of those is there.
+        if _may_hold_surrogate(raw):
+            json.dumps(body, ensure_ascii=False).encode("utf-8")
     except (ValueError, RecursionError):  # UnicodeError is a ValueError
         raise ApiError(400, "invalid_json",
                        "The request body is not valid JSON.") from None

@@ -225,3 +225,58 @@ def test_fork_opens_new_connection(uri):
     assert storage.incr("k", 60) == 3
     storage.close()
     assert os.path.exists(storage.path)
+
+
+# -- every throttle of a send in one transaction ------------------------
+
+@pytest.mark.parametrize("uri_kind", ["sqlite", "memory"])
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_hit_all_stops_at_the_first_refusal(uri, uri_kind, strategy):
+    """The first throttle without room is named; those before it count,
+    those after it are not tried (as hitting them one by one would)."""
+    limiter = create_limiter(uri if uri_kind == "sqlite" else "memory://",
+                             strategy)
+    first, second, daily = (parse("5/minute"), parse("3/minute"),
+                            parse("100/day"))
+    hits = [(first, ("i", "1")), (second, ("i", "2")),
+            (daily, ("r", "7", "+966501234567"))]
+    assert [ratelimit.hit_all(limiter, hits) for _ in range(6)] == [
+        None, None, None, 1, 1, 0]
+    # The first throttle counted the sends the second refused; the day
+    # counted only the three that went.
+    assert limiter.get_window_stats(first, "i", "1").remaining == 0
+    assert limiter.get_window_stats(second, "i", "2").remaining == 0
+    assert limiter.get_window_stats(daily, "r", "7",
+                                    "+966501234567").remaining == 97
+    if hasattr(limiter.storage, "close"):
+        limiter.storage.close()
+
+
+def hit_all_from_process(uri, barrier, queue):
+    limiter = create_limiter(uri)
+    items = [(parse("1000/minute"), ("a",)), (parse("60/minute"), ("b",))]
+    barrier.wait()
+    queue.put(sum(ratelimit.hit_all(limiter, items) is None
+                  for _ in range(50)))
+    limiter.storage.close()
+
+
+def test_hit_all_is_exact_across_processes(uri):
+    ctx = multiprocessing.get_context("spawn")
+    barrier, queue = ctx.Barrier(4), ctx.Queue()
+    procs = [ctx.Process(target=hit_all_from_process,
+                         args=(uri, barrier, queue)) for _ in range(4)]
+    for proc in procs:
+        proc.start()
+    for proc in procs:
+        proc.join(timeout=30)
+        assert proc.exitcode == 0
+    granted = [queue.get(timeout=5) for _ in procs]
+    queue.close()
+    queue.join_thread()
+    assert sum(granted) == 60
+    limiter = create_limiter(uri)
+    # 200 hits on "a" (all within its limit), 60 on "b".
+    assert limiter.get_window_stats(parse("1000/minute"),
+                                    "a").remaining == 800
+    limiter.storage.close()
