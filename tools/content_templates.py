@@ -1318,3 +1318,130 @@ ALLOW += [
         "Points balance بعد purchase اليوم: 820 نقطة.",
     ]),
 ]
+
+# --- eighth batch: more Arabizi, and more ways to pitch, launch and sell ----
+
+REFUSE += [
+    ("promotion", "arabizi", False, [
+        "el 3orood bada2at! kol el {product} b nos el se3r la5er el esbou3",
+        "2e5er forsa, el 5asm {pct}% yentehi el lela",
+        "eshtri 2 w 5od el talet hadiya, bas el yom",
+        "3ard ma yetfawwat: {product} b {amount} riyal bas",
+        "code {code} y3teek {pct}% 5asm 3ala ay talab",
+        "to9eel majjani 3ala kol el talabat hal weekend",
+    ]),
+    ("promotion", "arabizi", True, [
+        "sarlak fatra ma marrait 3alena ya {zname}, ta3al w el talab el jay 3alena",
+        "ba2i sa3at bas w terja3 el as3ar zay ma kanat",
+    ]),
+    ("marketing", "arabizi", False, [
+        "jarrib el menu el jdeed fi {shop}, 3endna at6bag ma ra7 tnsaha",
+        "el app el jdeed nazal! a2sra3 w ashal, nazzelo el 7een",
+        "e7na sarna nwasel la {city}, ottlob men el app",
+        "tab3ona 3ala snap 3ashan tshoofon kol jdeed",
+        "inzamm la nadi el 3omala w ejma3 no2a6 3ala kol shira",
+    ]),
+    ("marketing", "arabizi", True, [
+        "{zname}, el {product} ele 3ajabatak rje3at b ma2asak",
+        "laa7athna enak ma fata7t el app men zaman, t8ayyar feeh ashya2 wayed",
+    ]),
+    ("cold_outreach", "arabizi", False, [
+        "marhaba, e7na wekalat taswee8 fi {city}, t7ebbon nzeed mabee3atkom?",
+        "salam, nwaffer 3emala manziliya b as3ar monaseba, tawasal ma3na",
+        "hala, 3andna barnamaj mo7asaba lel mo2assasat el 9agheera, t7eb ne3red 3alek?",
+        "7abeen n3arrefkom 3ala sharikatna, meen el mas2ool 3an el moshtarayat?",
+    ]),
+    ("cold_outreach", "arabizi", True, [
+        "salam {zname}, 7a9alt ra2mak men sadee8, 3ndna shi yemkin yefeed sho8lak, meta yenasbak netkallam?",
+        "mabrook 3al maktab el jdeed! eza ma e5tarto mozawwed network lel7een, n7eb n5dmkom",
+    ]),
+    ("scam_phishing", "arabizi", False, [
+        "ba6a8tak ma79ooba, ersel el ra2m el serri 3ashan nfa33elha",
+        "shu7natak m3allaga, edfa3 rsoom el jamarek men {link}",
+        "erba7 500 riyal yomiyan men el bait bdoon 5ebra",
+        "estathmer 1000 dollar w 5od arba7 30% kol esbou3 madmoona",
+    ]),
+    ("gambling", "arabizi", False, [
+        "tawa9o3at madmoona lmobarayat el esbou3, enzamm lel 8enat",
+        "ja2ezat el ya9ana9eeb el lela, eshtri tathkartak",
+        "el 6awelat el jdeeda enfata7at, a8al mablag 10, nshoofak el lela",
+    ]),
+    ("bulk_campaign", "arabizi", False, [
+        "la to8if 3endak, 5alleha tewsal la kol ahlak w rab3ak",
+        "7o66ha fi kol el groupat ele 3endak, allah yejzak 5air",
+    ]),
+    ("political", "arabizi", True, [
+        "bokra yet7adad mosta8bal deeratna, bakker w jeeb jeeranak",
+        "tathakkaro meen 9alla7 shawari3 7ayyna, w warrooh yom el 5amees",
+    ]),
+    ("cold_outreach", "en", False, [
+        "Hi {name}, we help clinics fill empty appointment slots. Worth a 10-minute demo this week?",
+        "Hello from {shop}! We'd like to list your products on our marketplace for free. Interested?",
+        "Dear sir, we are an ISO-certified cleaning company. Kindly share your facility manager's contact.",
+        "Hi, I'm a freelance photographer in {city}. Can I send you my rates for product shoots?",
+        "Greetings, we offer Saudization consulting and HR outsourcing. May we set up a meeting?",
+    ]),
+    ("cold_outreach", "en", True, [
+        "Hi {name}, saw your team at the expo last week. We work with companies your size on logistics; open to comparing notes?",
+        "Hello {name}, I'll keep this short: we've saved similar restaurants 15% on supplies. Could I call you {day}?",
+        "Hi, is this the right number for whoever looks after your company's vehicles?",
+    ]),
+    ("cold_outreach", "ar", False, [
+        "مرحباً، نساعد العيادات على ملء المواعيد الشاغرة، هل يناسبك عرض تجريبي مدته ١٠ دقائق؟",
+        "تحية طيبة، نحن شركة نظافة معتمدة، نرجو تزويدنا برقم مدير المنشأة.",
+        "أهلاً، أنا مصور مستقل في {acity}، هل أرسل لك أسعار تصوير المنتجات؟",
+        "نقدم استشارات التوطين وخدمات الموارد البشرية، هل يمكن ترتيب اجتماع؟",
+    ]),
+    ("cold_outreach", "ar-gulf", False, [
+        "هلا، شفناكم في المعرض الأسبوع اللي راح، نشتغل مع شركات بحجمكم في اللوجستيات، ودك نتكلم؟",
+        "السلام عليكم، هذا رقم المسؤول عن سيارات الشركة؟ عندنا عرض صيانة للأساطيل.",
+        "مرحبا، وفرنا لمطاعم مثلكم ١٥٪ من تكلفة التوريد، أقدر أتصل عليك {aday}؟",
+    ]),
+    ("marketing", "en", False, [
+        "Tried our new breakfast menu yet? Served daily until noon at {shop}.",
+        "Big news: {shop} now takes Apple Pay and Tabby at every branch!",
+        "We've redesigned our store in {city} — come and have a look this week.",
+        "Be the first to try our new {product}. Now in all {shop} stores.",
+    ]),
+    ("marketing", "ar", False, [
+        "جربت فطورنا الجديد؟ يقدم يومياً حتى الظهر في {ashop}.",
+        "خبر سعيد: {ashop} يقبل الآن الدفع عبر تابي في جميع الفروع!",
+        "جددنا فرعنا في {acity}، تعال شوف بنفسك هذا الأسبوع.",
+        "كن أول من يجرب {aproduct} الجديدة، متوفرة الآن في جميع فروع {ashop}.",
+    ]),
+    ("promotion", "en", True, [
+        "Your appointment is booked for {day}. Add a second service at the same visit and pay half for it.",
+        "Thanks for your order #{order}! Your next one ships free if you order within 48 hours.",
+        "Your gym membership renews next week — renew today and get 2 extra months.",
+    ]),
+    ("promotion", "ar", True, [
+        "تم حجز موعدك يوم {aday}، أضف خدمة ثانية في نفس الزيارة وادفع نصف سعرها.",
+        "شكراً لطلبك رقم {order}! طلبك القادم توصيله مجاني إذا طلبت خلال ٤٨ ساعة.",
+        "اشتراكك في النادي يتجدد الأسبوع القادم، جدد اليوم واحصل على شهرين إضافيين.",
+    ]),
+]
+
+ALLOW += [
+    ("order", "arabizi", False, [
+        "talabak ra2m {order} t2akkad, el mablagh {amount} riyal",
+        "el mandoob 3ind el bab, ya reet tenzil testalem",
+        "talabak wasal el far3, t2dar testalmo men el sa3a 4",
+    ]),
+    ("billing", "arabizi", True, [
+        "no2a6ak 9arat 1240, w 200 menha btentehi a5er el shahr",
+        "el cashback 7a22 el shahr el mathi nizal fi el ma7faTHa",
+        "tam ta6bee8 5asm el sadad el mobakker 5% 3ala fatortak",
+    ]),
+    ("notice", "arabizi", True, [
+        "yom el entekhabat el far3 msakkar, nefta7 yom el a7ad",
+        "el 3ard ele 2addamto 3ala el sha22a wasal lel malek, bn5abrak b raddo",
+    ]),
+    ("internal", "arabizi", True, [
+        "ya shabab, ershelo lawa7at el ta5fidat el 8adeema 2abl el 5amees",
+        "fareeg el taswee8: 7afl eftita7 el far3 el jdeed yom el a7ad",
+    ]),
+    ("account", "arabizi", True, [
+        "tasjeel do5ool jdeed la 7esabak men {city}, eza enta la t7ta7 shi, w ma ra7 net6lob menak el code abadan",
+        "ba6a8tak ele te5la9 b 4412 enesta5damat b {amount} riyal, mo enta? et9el 3al ra2m wara el ba6a8a",
+    ]),
+]
