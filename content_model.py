@@ -2,9 +2,10 @@
 
 Pure Python, evaluated at send time on the normalised text
 (content_policy.normalize_text).  Features are words (" word "), word
-bigrams ("word word") and character 4-grams inside each padded word, which carry Arabic stems under attached prefixes and Arabizi
-spellings, plus the names of the rule signals that matched ("§en.discount")
-so the model weighs the rules' hand-written evidence with the words.
+bigrams ("word word") and character 4-grams inside each padded word,
+which carry Arabic stems under attached prefixes and Arabizi spellings,
+plus the names of the rule signals that matched ("§en.discount"), so
+the model weighs the rules' hand-written evidence with the words.
 A message is the set of its known features, each weighted by its
 inverse document frequency, scaled to unit length (binary TF-IDF); a
 logistic model gives the probability that the message should be
@@ -80,9 +81,6 @@ class Score:
 
     probability: float
     signals: tuple[str, ...]  # vocabulary items, strongest first
-
-    def __bool__(self) -> bool:
-        return True
 
 
 class Model:

@@ -6,8 +6,8 @@
 sends: orders, OTPs, reminders); refused ones cost more because the
 model then also picks a category and the signals.  Each figure is the
 median of 5 runs over the whole set (bounded: a few seconds in all), on
-one thread, in CPU time of this process (the machine is shared); first calls (cold per-word cache) are counted in the
-"cold" row.  Targets (issue 17): model load < 200 ms, whole content
+one thread, in CPU time of this process (the machine is shared); first
+calls (cold per-word cache) are counted in the "cold" row.  Targets (issue 17): model load < 200 ms, whole content
 check < 150 µs per typical message.
 """
 
