@@ -34,6 +34,7 @@ FORMAT = 2
 _TOKEN_RE = re.compile(r"\w+|[^\w\s.,:;'\"()\-/\\]")
 _WORD_RE = re.compile(r"\w+")
 SIGNAL = "§"  # prefix of rule-signal features
+_READABLE_RE = re.compile(r"[^\W\d_]{3}")
 _CACHE_LIMIT = 50_000
 
 
@@ -167,7 +168,10 @@ class Model:
         grams += [f"{a} {b}" for a, b in zip(toks, toks[1:])]
         for f in grams:
             hit = self.table.get(f)
-            if hit is not None and hit[0] > 0.05:
+            # Rule signals, and words with three letters or more: "a",
+            # "!" and "0 %" explain nothing to an operator.
+            if hit is not None and hit[0] > 0.05 and (
+                    f[0] == SIGNAL or _READABLE_RE.search(f)):
                 seen[f.strip().lstrip(SIGNAL)] = hit[0]
         ranked = sorted(seen, key=seen.get, reverse=True)
         return tuple(ranked[:limit])

@@ -146,8 +146,8 @@ class _Signal:
     """
 
     name: str
-    regexes: tuple[re.Pattern[str], ...]
-    gated: tuple[tuple[tuple[str, ...], re.Pattern[str]], ...] = ()
+    regexes: tuple  # of compiled or lazy regexes (.search)
+    gated: tuple = ()  # ((literals, regex), ...)
 
     def search(self, normal: str) -> bool:
         """Whether any keyword or pattern matches the normalised text."""
@@ -504,9 +504,38 @@ def _build_signal(name: str, spec: object) -> _Signal:
     return _Signal(name=name, regexes=tuple(regexes + alone), gated=gates)
 
 
-def _alternation(sources: list[str]) -> re.Pattern[str]:
-    """Compile sources into one regex matching wherever any one does."""
-    return re.compile("|".join(f"(?:{s})" for s in sources))
+class _LazyRegex:
+    """A regex compiled on its first search.
+
+    A rules file compiles into about 1,500 regexes, most of which a
+    given message never needs (their literal is absent); compiling them
+    all cost each gunicorn worker over 100 ms of CPU at boot.  Every
+    pattern is still compiled once at load to validate it; keywords are
+    escaped text, always valid.
+    """
+
+    __slots__ = ("source", "_compiled")
+
+    def __init__(self, source: str):
+        self.source = source
+        self._compiled = None
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _LazyRegex) and other.source == self.source
+
+    def __hash__(self) -> int:
+        return hash(self.source)
+
+    def search(self, text: str):
+        compiled = self._compiled
+        if compiled is None:  # a race only compiles twice
+            compiled = self._compiled = re.compile(self.source)
+        return compiled.search(text)
+
+
+def _alternation(sources: list[str]) -> _LazyRegex:
+    """One regex matching wherever any of sources does."""
+    return _LazyRegex("|".join(f"(?:{s})" for s in sources))
 
 
 def _keyword_literal(keyword: str) -> str:

@@ -249,7 +249,8 @@ def test_model_refusal_names_model_and_category(policy):
 
 
 def test_strictness_moves_only_the_model_threshold(policy, items):
-    texts = [i["text"] for i in items if i["split"] == "dev"]
+    # Held-out text: the model fits train and dev almost perfectly.
+    texts = [i["text"] for i in items if i["split"] == "test"][::3]
     refused = {s: sum(evaluate(t, policy, strictness=s).refused
                       for t in texts) for s in content_policy.STRICTNESS}
     assert refused["relaxed"] <= refused["standard"] <= refused["strict"]
