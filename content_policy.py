@@ -103,6 +103,9 @@ _SPACED_RE = re.compile(r"(?<!\w)\w([.\-_*·•|/+~ ])\w(?:\1\w)+(?!\w)")
 # A word mixing letters with digits or @/$ ("0ff", "fr33", "7O%").
 _MIXED_RE = re.compile(
     r"(?<![a-z0-9@$])(?:[a-z@$]+\d|\d+[a-z@$])[a-z0-9@$]*")
+# Numbers longer than any real one are cut (a 3,000-digit run or
+# "1,1,1,..." made some rule regexes backtrack quadratically).
+_LONG_DIGITS_RE = re.compile(r"(\d[\d,.]{19})[\d,.]+")
 _LEET = str.maketrans("013457@$98", "oleastasgb")
 _LEET_I = str.maketrans("1", "i")
 _DIGITS_FROM = str.maketrans("oli", "011")
@@ -229,7 +232,8 @@ def normalize_text(text: str, words: frozenset = frozenset()) -> str:
     NFKC, casefold, drop Arabic diacritics, tatweel, invisible marks and
     Latin accents, unify alef forms, map ى to ي, ة to ه and Persian
     letters to Arabic ones, map Arabic-Indic and Persian digits and ٪ to
-    ASCII, curly apostrophes to ', collapse whitespace.  Then undo the
+    ASCII, curly apostrophes to ', collapse whitespace, cut numbers
+    to 20 characters.  Then undo the
     tricks that hide a word: Cyrillic/Greek look-alike letters,
     separators between single letters ("S.A.L.E" -> "sale"), and digits
     standing in for letters or letters for digits ("0ff", "7O%"): a
@@ -239,6 +243,8 @@ def normalize_text(text: str, words: frozenset = frozenset()) -> str:
     """
     text = unicodedata.normalize("NFKC", text).casefold()
     text = " ".join(text.translate(_FOLD_TABLE).split())
+    if _LONG_DIGITS_RE.search(text):
+        text = _LONG_DIGITS_RE.sub(r"\1", text)
     if not text.isascii() and _CYR_GREEK_RE.search(text):
         text = _LOOKALIKE_WORD_RE.sub(_fold_lookalikes, text)
     if _SPACED_RE.search(text):
