@@ -48,10 +48,39 @@ def word_count(normal: str) -> int:
     return len(_WORD_RE.findall(normal))
 
 
+# Arabizi: digits written for Arabic letters, and digraphs, folded to
+# one consonant each, so "5asm", "khasm" and "5assm" share a skeleton.
+_ARABIZI_DIGRAPHS = (("kh", "5"), ("gh", "8"), ("sh", "c"), ("ch", "c"),
+                     ("th", "t"), ("dh", "d"), ("ou", "u"))
+_ARABIZI_FOLD = str.maketrans({"7": "h", "5": "x", "8": "g", "6": "t",
+                               "9": "s", "3": None, "2": None, "4": None,
+                               "a": None, "e": None, "i": None, "o": None,
+                               "u": None, "y": None, "w": None, "q": "k"})
+_LATIN_RE = re.compile(r"[a-z0-9]*[a-z][a-z0-9]*")
+SKELETON = "~"  # prefix of consonant-skeleton features
+
+
+def skeleton(token: str) -> str:
+    """The consonant skeleton of a Latin word ("" if it has none): what
+    Arabizi spellings of one Arabic word have in common."""
+    if len(token) < 3 or not _LATIN_RE.fullmatch(token):
+        return ""
+    for a, b in _ARABIZI_DIGRAPHS:
+        token = token.replace(a, b)
+    folded = token.translate(_ARABIZI_FOLD)
+    out = "".join(c for i, c in enumerate(folded)
+                  if i == 0 or c != folded[i - 1])
+    return out if len(out) >= 2 else ""
+
+
 def word_features(token: str, sizes=(4,)) -> list[str]:
-    """The features one word contributes: itself and its char n-grams."""
+    """The features one word contributes: itself, its char n-grams and
+    (Latin words) its consonant skeleton."""
     padded = f" {token} "
     out = [padded]
+    skel = skeleton(token)
+    if skel:
+        out.append(SKELETON + skel)
     for n in sizes:
         out.extend(padded[i:i + n] for i in range(len(padded) - n + 1))
     return out

@@ -1,7 +1,8 @@
 """Content policy 2: the corpus, the learned layer, loopholes, settings.
 
 The held-out figures asserted here are measured on the "test" split of
-tests/data/content_messages.json, which tools/train_content_model.py
+tests/data/content_messages.json: the templates of
+tools/content_templates_heldout.py, which tools/train_content_model.py
 never fits or tunes on (split by template, so its phrasings are new).
 """
 import json
@@ -124,14 +125,13 @@ def test_held_out_precision_recall_and_categories(policy, items):
     assert min(cats.values()) >= CATEGORY_RECALL_FLOOR
 
 
-# What the shipped model reaches on the held-out split (see README,
-# "Content policy"): the issue's targets are precision 0.97, recall 0.90
-# and no category below 0.80; the shipped model is short of them.  Raise
-# these floors when a retrained model does better; never lower them
+# The issue's targets, reached on the held-out split (held-out set v2,
+# tools/content_templates_heldout.py, frozen before the model was tuned;
+# see README, "Content policy", for the figures).  Never lower these
 # silently.
-HELD_OUT_PRECISION_FLOOR = 0.96
-HELD_OUT_RECALL_FLOOR = 0.80
-CATEGORY_RECALL_FLOOR = 0.73
+HELD_OUT_PRECISION_FLOOR = 0.97
+HELD_OUT_RECALL_FLOOR = 0.90
+CATEGORY_RECALL_FLOOR = 0.80
 
 
 def test_rules_alone_stay_precise_on_held_out(items):
@@ -140,8 +140,7 @@ def test_rules_alone_stay_precise_on_held_out(items):
     refused = [i for i in test
                if content_policy.check_content(i["text"], rules)]
     wrong = [i["text"] for i in refused if i["label"] == "allow"]
-    # 2026-12-01: 7 of 450 (one held-out template, a lottery-winnings
-    # tax certificate, trips the gambling rule).
+    # 2026-12-01, held-out set v2: 0 of 242.
     assert len(wrong) <= len(refused) * 0.02, wrong
 
 

@@ -9,8 +9,10 @@ walk past keyword filters (S.A.L.E, 0ff, zero-width characters) — on
 refused and allowed messages alike, so obfuscation alone is no signal.
 
 Splits are by template: every variant of a template lands in the same
-split ("train", "dev" or "test"), so held-out phrasings are never seen
-in training.  The v1 corpus and its old hold-out set
+split, so held-out phrasings are never seen in training.  "test" (held
+out) is exactly the templates of tools/content_templates_heldout.py,
+written before the model was last tuned and frozen; the templates of
+tools/content_templates.py are "train" or "dev".  The v1 corpus and its old hold-out set
 (tests/data/content_corpus.json, content_holdout.json) join "train",
 minus any message too close to a test message.
 """
@@ -28,6 +30,7 @@ sys.path.insert(0, ROOT)
 
 import content_policy  # noqa: E402
 import content_templates as T  # noqa: E402
+import content_templates_heldout as H  # noqa: E402
 
 OUT = os.path.join(ROOT, "tests", "data", "content_messages.json")
 V1 = [os.path.join(ROOT, "tests", "data", "content_corpus.json"),
@@ -119,11 +122,11 @@ def is_hard(text, label, marked):
 
 
 def split_of(index):
-    if index % 4 == 1:
-        return "test"
-    if index % 8 == 3:
-        return "dev"
-    return "train"
+    """Training templates: every eighth is "dev", the rest "train".
+    (Until 2026-12-01 every fourth was "test"; that held-out set was
+    scored during development, so it joined training and a fresh one,
+    tools/content_templates_heldout.py, replaced it.)"""
+    return "dev" if index % 8 == 3 else "train"
 
 
 def tokens(text):
@@ -133,10 +136,14 @@ def tokens(text):
 def build():
     rng = random.Random(17)
     items, seen = [], set()
-    for label, groups in (("refuse", T.REFUSE), ("allow", T.ALLOW)):
+    # Held-out first: a training variant that happens to equal a held-out
+    # message is dropped from training, and the held-out set never moves.
+    sources = (("refuse", H.REFUSE, "test"), ("allow", H.ALLOW, "test"),
+               ("refuse", T.REFUSE, None), ("allow", T.ALLOW, None))
+    for label, groups, fixed in sources:
         for category, lang, hard, templates in groups:
             for i, template in enumerate(templates):
-                split = split_of(i)
+                split = fixed or split_of(i)
                 for text in variants(label, lang, template, rng):
                     if text in seen:
                         continue
@@ -147,7 +154,8 @@ def build():
                         "dialect": "gulf" if lang == "ar-gulf" else "",
                         "category": category,
                         "hard": is_hard(text, label, hard), "split": split,
-                        "template": f"{category}/{lang}/{int(hard)}/{i}",
+                        "template": f"{'heldout/' if fixed else ''}"
+                                    f"{category}/{lang}/{int(hard)}/{i}",
                         "source": "template"})
     test_tokens = [tokens(i["text"]) for i in items if i["split"] == "test"]
     for path in V1:

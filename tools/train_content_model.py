@@ -4,12 +4,16 @@
     python tools/train_content_model.py            # fit, tune, write
     python tools/train_content_model.py --report   # + held-out figures
 
-Reads tests/data/content_messages.json.  Fits on the "train" split only;
-the "dev" split picks the regularisation and the refusal threshold (the
-rules and the model together must keep dev precision >= 0.985); the
-"test" split is never looked at unless --report is given, and then only
-to print the figures the README quotes.  Uses scikit-learn (a training
-extra); the runtime (content_model.py) is pure Python.
+Reads tests/data/content_messages.json.  Fits on the "train" and "dev"
+splits only; cross-validation on them (folds grouped by template, so a
+phrasing is never scored by a model that saw it) picks the
+regularisation and the refusal threshold: the lowest threshold at which
+the rules and the model together keep cross-validated precision >=
+CV_PRECISION.  The "test" split (held-out set v2: the templates of
+tools/content_templates_heldout.py, frozen before this tuning) is never
+looked at unless --report is given, and then only to print the figures
+the README quotes.  Uses scikit-learn (a training extra); the runtime
+(content_model.py) is pure Python.
 """
 
 import argparse
@@ -29,7 +33,9 @@ import content_policy  # noqa: E402
 CORPUS = os.path.join(ROOT, "tests", "data", "content_messages.json")
 SIZES = (4,)
 MIN_DF = 2
-CV_PRECISION = 0.985
+# The issue's target is 0.97 on held-out text; cross-validation keeps a
+# small margin above it.
+CV_PRECISION = 0.975
 FOLDS = 5
 
 
