@@ -4,6 +4,7 @@ Pure Python, evaluated at send time on the normalised text
 (content_policy.normalize_text).  Features are words (" word "), word
 bigrams ("word word") and character 4-grams inside each padded word,
 which carry Arabic stems under attached prefixes and Arabizi spellings,
+the consonant skeleton of each Latin word ("~xsm" for 5asm and khasm),
 plus the names of the rule signals that matched ("§en.discount"), so
 the model weighs the rules' hand-written evidence with the words.
 A message is the set of its known features, each weighted by its
