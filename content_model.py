@@ -39,14 +39,24 @@ _READABLE_RE = re.compile(r"[^\W\d_]{3}")
 _CACHE_LIMIT = 50_000
 
 
+# Links: their pieces stay features (a look-alike host is evidence), but
+# they are not words, so a bare media or tracking link with a word or two
+# is too short for the model to judge (left to the rules).
+_URL_RE = re.compile(
+    r"(?:https?://|www\.)\S+"
+    r"|(?<![\w@])(?:[a-z0-9-]+\.)+(?:com|net|org|info|club|ly|io|me|co|"
+    r"sa|ae|qa|kw|om|bh|xyz|link|site|online|app|biz|top|shop)"
+    r"(?:/\S*)?(?!\w)")
+
+
 def tokens(normal: str) -> list[str]:
     """The words of normalised text; all-digit words become "0"."""
     return ["0" if t.isdigit() else t for t in _TOKEN_RE.findall(normal)]
 
 
 def word_count(normal: str) -> int:
-    """How many words (not symbols) normalised text has."""
-    return len(_WORD_RE.findall(normal))
+    """How many words (not symbols, not links) normalised text has."""
+    return len(_WORD_RE.findall(_URL_RE.sub(" ", normal)))
 
 
 # Arabizi: digits written for Arabic letters, and digraphs, folded to

@@ -186,6 +186,10 @@ HARD_ALLOWED = [
     "Election day: our office is closed. We reopen on Sunday.",
     "تم التخليص الجمركي لشحنتك رقم 60457، والتوصيل متوقع الأحد.",
     "كشف نقاط الولاء: لديك ١٢٤٠ نقطة، وتنتهي صلاحية ٢٠٠ منها نهاية الشهر.",
+    # A link is not words: 3CX chat forwards media as text + URL.
+    "two\nhttps://pbx.example.com/f/1.jpg",
+    "see https://pbx.example.com/f/1.jpg",
+    "Here is the invoice you asked for https://example.com/inv/2231.pdf",
 ]
 
 

@@ -1932,3 +1932,41 @@ ALLOW += [
         "Team، الـ offer letter للموظف الجديد جاهز، please وقعوا قبل {aday}.",
     ]),
 ]
+
+# --- twelfth batch (2026-12-01): allowed messages that carry links, so a
+# link alone is no sign of a scam (3CX chat forwards media as URLs) -----
+
+ALLOW += [
+    ("support", "en", False, [
+        "Here is the photo of the damaged part: https://files.{link}/img/4471.jpg",
+        "As discussed, the manual is here: https://support.example.com/manuals/{order}.pdf",
+        "Sending the screenshot now https://pbx.example.com/f/{order}.png",
+        "Our location on the map: https://maps.google.com/?q=24.71,46.67 — see you at {time}.",
+        "Join the video call with the technician at https://meet.example.com/{order} on {day}.",
+    ]),
+    ("shipping", "en", False, [
+        "Track your parcel here: https://track.example.com/{order}. Expected delivery {day}.",
+        "Your courier's live location: https://go.example.sa/t/{order}",
+    ]),
+    ("billing", "en", False, [
+        "Your invoice {order} for {amount} SAR: https://billing.example.com/inv/{order}.pdf",
+        "Pay invoice {order} securely in your account at https://portal.example.com/invoices (we never ask for card details by WhatsApp).",
+    ]),
+    ("appointment", "en", False, [
+        "Your booking on {day} at {time} is confirmed. Directions: https://maps.app.goo.gl/{code}",
+    ]),
+    ("support", "ar", False, [
+        "هذه صورة القطعة التالفة: https://files.example.com/img/{order}.jpg",
+        "رابط تتبع شحنتك: https://track.example.com/{order}، والتسليم المتوقع {aday}.",
+        "فاتورتك رقم {order}: https://billing.example.com/inv/{order}.pdf",
+        "موقعنا على الخريطة: https://maps.google.com/?q=24.71,46.67",
+    ]),
+    ("support", "arabizi", False, [
+        "hathi soorat el 8e6a3a: https://files.example.com/img/{order}.jpg",
+        "rabe6 tatabbo3 el shu7na: https://track.example.com/{order}",
+    ]),
+    ("support", "mixed", False, [
+        "الصورة attached هنا https://pbx.example.com/f/{order}.jpg",
+        "Tracking link لشحنتك: https://track.example.com/{order}",
+    ]),
+]
