@@ -16,6 +16,7 @@ from peewee import DataError
 
 import cli_console
 import cli_instances
+import cli_policy
 import cli_threecx
 import identity
 import migrate
@@ -496,6 +497,7 @@ def build_parser():
     p.set_defaults(func=cmd_deliveries_replay)
 
     cli_threecx.add_commands(sub)
+    cli_policy.add_policy_commands(sub, _Parser, _positive_int)
 
     secrets_cmd = sub.add_parser(
         "secrets", help="the key sealing stored secrets").add_subparsers(

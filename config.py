@@ -173,6 +173,9 @@ SETTINGS = (
     Setting("CONTENT_RULES_PATH", _parse_text, "",
             "JSON file of content-policy rules. Unset: the shipped "
             "content_rules.json."),
+    Setting("CONTENT_MODEL_PATH", _parse_text, "",
+            "JSON weights of the learned content model. Unset: the shipped "
+            "content_model.json; off: rules only."),
     Setting("BREAKER_WINDOW", _parse_positive_int, "50",
             "Recent sends per instance the breaker looks at."),
     Setting("BREAKER_MIN_SENDS", _parse_positive_int, "20",

@@ -12,22 +12,37 @@ The rules file (content_rules.json) has a "version", named "signals"
 A signal matches when any of its keywords or regex patterns is found in
 the normalised text.  A rule fires when at least ``min_signals``
 (default 1) of its signals match and none of its ``unless`` signals do.
-Rules are tried in file order; the first one that fires wins.
+Rules are tried in file order; the first one that fires wins.  A
+rule's ``unless`` signals (transactional markers such as order numbers)
+only ever cancel that rule: "strong" rules have none, so an order
+reference never cancels a promo code with a deadline.
+
+``evaluate()`` is the two-layer check the send path uses: the rules,
+then (when a model is attached by ``load_policy()``) the learned linear
+model of content_model.py, with per-customer allow phrases and
+strictness.  It returns a ``Verdict`` that names the rule or the
+model's category, a risk score from 0 to 100 and the strongest signals
+(signal names and model vocabulary, never the message).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
 import unicodedata
 from dataclasses import dataclass, field
 
+import content_model
+
 DEFAULT_RULES_PATH = os.path.join(
     os.path.dirname(os.path.abspath(__file__)), "content_rules.json")
 
 CATEGORIES = frozenset({"marketing", "promotion", "cold_outreach",
-                        "bulk_campaign", "political"})
+                        "bulk_campaign", "political", "scam_phishing",
+                        "gambling"})
+STRICTNESS = ("relaxed", "standard", "strict")
 
 _TOP_KEYS = {"version", "description", "signals", "rules"}
 _SIGNAL_KEYS = {"keywords", "patterns", "note"}
@@ -41,6 +56,11 @@ _LANG_RE = re.compile(r"[a-z]{2,3}|any")
 # invisible and would let a sender split a keyword.
 _FOLD: dict[int, str | None] = {ord(ch): "ا" for ch in "أإآٱ"}
 _FOLD.update({ord("ى"): "ي", ord("ة"): "ه", ord("٪"): "%"})
+# Persian/Urdu keyboard letters and Gulf spellings of borrowed sounds.
+_FOLD.update({ord("ک"): "ك", ord("ی"): "ي", ord("ۍ"): "ي", ord("ې"): "ي",
+              ord("ە"): "ه", ord("ۀ"): "ه", ord("ڤ"): "ف", ord("گ"): "ك",
+              ord("چ"): "ج", ord("پ"): "ب", ord("٫"): ".", ord("٬"): ",",
+              ord("،"): ",", ord("؛"): ";", ord("؟"): "?"})
 # Phone keyboards type curly apostrophes: "don’t" must match "don't".
 _FOLD.update(dict.fromkeys([0x2018, 0x2019, 0x02BC], "'"))
 # Tatweel, superscript alef, Arabic letter mark, BOM.
@@ -49,10 +69,46 @@ _FOLD.update(dict.fromkeys(range(0x064B, 0x0660)))  # harakat
 _FOLD.update(dict.fromkeys(range(0x200B, 0x2010)))  # zero-width, LRM/RLM
 _FOLD.update(dict.fromkeys(range(0x202A, 0x202F)))  # bidi embeddings
 _FOLD.update(dict.fromkeys(range(0x2066, 0x206A)))  # bidi isolates
+_FOLD.update(dict.fromkeys(range(0x2060, 0x2065)))  # word joiner etc.
+_FOLD.update(dict.fromkeys([0x00AD, 0x034F, 0x180E, 0x115F, 0x1160,
+                            0x3164, 0xFFA0]))  # soft hyphen, fillers
+_FOLD.update(dict.fromkeys(range(0x0300, 0x0370)))  # Latin accents
+_FOLD.update(dict.fromkeys(range(0xFE00, 0xFE10)))  # variation selectors
+# Latin letters with accents (NFKC keeps "é"): fold to the bare letter.
+for _c in range(0xC0, 0x250):
+    _bare = "".join(ch for ch in unicodedata.normalize("NFKD", chr(_c))
+                    if not unicodedata.combining(ch))
+    if _bare.isascii() and _bare.isalpha() and _bare != chr(_c):
+        _FOLD[_c] = _bare.lower()
 for _i in range(10):
     _FOLD[0x0660 + _i] = str(_i)  # Arabic-Indic digits
     _FOLD[0x06F0 + _i] = str(_i)  # Persian (Extended Arabic-Indic)
 _FOLD_TABLE = str.maketrans(_FOLD)
+# Cyrillic and Greek letters that look like Latin ones; only folded in
+# words made of Latin letters and these (see _fold_lookalikes), so real
+# Russian or Greek text is left alone.
+_LOOKALIKE = str.maketrans({
+    "а": "a", "в": "b", "е": "e", "ё": "e", "к": "k", "м": "m", "н": "h",
+    "о": "o", "р": "p", "с": "c", "т": "t", "у": "y", "х": "x", "і": "i",
+    "ї": "i", "ј": "j", "ѕ": "s", "ԁ": "d", "ԛ": "q", "ԝ": "w", "ү": "y",
+    "һ": "h", "ɡ": "g", "α": "a", "β": "b", "ε": "e", "ι": "i", "κ": "k",
+    "ν": "v", "ο": "o", "ρ": "p", "τ": "t", "υ": "u", "χ": "x", "ω": "w",
+    "η": "n", "μ": "u", "ѵ": "v", "ӏ": "l"})
+_LOOKALIKE_CHARS = "".join(chr(c) for c in _LOOKALIKE)
+_CYR_GREEK_RE = re.compile(r"[\u0370-\u03ff\u0400-\u052f\u0261]")
+_LOOKALIKE_WORD_RE = re.compile(
+    rf"[a-z{_LOOKALIKE_CHARS}]*[{_LOOKALIKE_CHARS}][a-z{_LOOKALIKE_CHARS}]*")
+# Letters spelled out with a separator: "s.a.l.e", "f-r-e-e", "s a l e".
+_SPACED_RE = re.compile(r"(?<!\w)\w([.\-_*·•|/+~ ])\w(?:\1\w)+(?!\w)")
+# A word mixing letters with digits or @/$ ("0ff", "fr33", "7O%").
+_MIXED_RE = re.compile(
+    r"(?<![a-z0-9@$])(?:[a-z@$]+\d|\d+[a-z@$])[a-z0-9@$]*")
+# Numbers longer than any real one are cut (a 3,000-digit run or
+# "1,1,1,..." made some rule regexes backtrack quadratically).
+_LONG_DIGITS_RE = re.compile(r"(\d[\d,.]{19})[\d,.]+")
+_LEET = str.maketrans("013457@$98", "oleastasgb")
+_LEET_I = str.maketrans("1", "i")
+_DIGITS_FROM = str.maketrans("oli", "011")
 # Arabic characters a normalised pattern can never contain.
 _ARABIC_FOLDED = frozenset(chr(c) for c in _FOLD if 0x600 <= c <= 0x6FF)
 
@@ -93,8 +149,8 @@ class _Signal:
     """
 
     name: str
-    regexes: tuple[re.Pattern[str], ...]
-    gated: tuple[tuple[tuple[str, ...], re.Pattern[str]], ...] = ()
+    regexes: tuple  # of compiled or lazy regexes (.search)
+    gated: tuple = ()  # ((literals, regex), ...)
 
     def search(self, normal: str) -> bool:
         """Whether any keyword or pattern matches the normalised text."""
@@ -121,43 +177,227 @@ class _Rule:
 
 @dataclass(frozen=True)
 class Rules:
-    """Validated, compiled content rules, in evaluation order."""
+    """Validated, compiled content rules, in evaluation order.
+
+    ``index`` maps each 3-character prefix of a signal's literals to the
+    (signal, literal, regex) triples it gates, so one pass over the
+    text's 3-grams finds the few regexes worth running (see
+    matched_signals); ``always`` holds the regexes without a usable
+    literal.  ``words`` is the Latin vocabulary of the keywords, used to
+    read "0ff" as "off".  ``model`` is the learned layer, when attached.
+    """
 
     version: str
     rules: tuple[_Rule, ...] = field(repr=False)
+    index: dict = field(default_factory=dict, repr=False, compare=False)
+    always: tuple = field(default=(), repr=False, compare=False)
+    words: frozenset = field(default=frozenset(), repr=False,
+                             compare=False)
+    model: object = field(default=None, repr=False, compare=False)
 
 
-def normalize_text(text: str) -> str:
-    """Return text in the canonical form that rule patterns are matched on.
+@dataclass(frozen=True)
+class Verdict:
+    """What the two-layer check decided; never carries the message.
 
-    NFKC, casefold, drop Arabic diacritics, tatweel and invisible marks,
-    unify alef forms, map ى to ي and ة to ه, map Arabic-Indic and
-    Persian digits and ٪ to ASCII, curly apostrophes to ', collapse
-    whitespace.
+    ``rule`` is the rule id, or "model" when only the model refused;
+    ``category`` its category (None when allowed); ``risk_score`` 0-100;
+    ``signals`` the strongest signals (rule signal names and model
+    vocabulary, strongest first); ``model_score`` the model's own 0-100
+    score (None without a model).
+    """
+
+    refused: bool
+    rule: str | None
+    category: str | None
+    risk_score: int
+    signals: tuple[str, ...]
+    model_score: int | None
+    strictness: str
+
+    def details(self) -> dict:
+        """The fields a refusal or a dry run reports."""
+        out = {"rule": self.rule, "category": self.category,
+               "risk_score": self.risk_score,
+               "signals": list(self.signals),
+               "strictness": self.strictness}
+        if self.model_score is not None:
+            out["model_score"] = self.model_score
+        return out
+
+
+def normalize_text(text: str, words: frozenset = frozenset()) -> str:
+    """Return text in the canonical form that rules and model match on.
+
+    NFKC, casefold, drop Arabic diacritics, tatweel, invisible marks and
+    Latin accents, unify alef forms, map ى to ي, ة to ه and Persian
+    letters to Arabic ones, map Arabic-Indic and Persian digits and ٪ to
+    ASCII, curly apostrophes to ', collapse whitespace, cut numbers
+    to 20 characters.  Then undo the
+    tricks that hide a word: Cyrillic/Greek look-alike letters,
+    separators between single letters ("S.A.L.E" -> "sale"), and digits
+    standing in for letters or letters for digits ("0ff", "7O%"): a
+    mixed word becomes a number when it is mostly digits, and becomes
+    letters when that spells one of ``words`` (the rules' and model's
+    vocabulary), so Arabizi ("3ard", "7abibi") keeps its digits.
     """
     text = unicodedata.normalize("NFKC", text).casefold()
-    return " ".join(text.translate(_FOLD_TABLE).split())
+    text = " ".join(text.translate(_FOLD_TABLE).split())
+    if _LONG_DIGITS_RE.search(text):
+        text = _LONG_DIGITS_RE.sub(r"\1", text)
+    if not text.isascii() and _CYR_GREEK_RE.search(text):
+        text = _LOOKALIKE_WORD_RE.sub(_fold_lookalikes, text)
+    if _SPACED_RE.search(text):
+        text = _SPACED_RE.sub(lambda m: m.group(0).replace(m.group(1), ""),
+                              text)
+    if _MIXED_RE.search(text):
+        text = _MIXED_RE.sub(lambda m: _unmix(m.group(0), words), text)
+    return text
+
+
+def _fold_lookalikes(match: re.Match) -> str:
+    """A word of Latin and look-alike letters, in Latin letters."""
+    return match.group(0).translate(_LOOKALIKE)
+
+
+def _unmix(word: str, words: frozenset) -> str:
+    """Read a word mixing letters and digits as its author meant it."""
+    digits = sum(ch.isdigit() for ch in word)
+    if digits * 2 >= len(word) and set(word) <= set("0123456789oli"):
+        return word.translate(_DIGITS_FROM)  # "7o" -> "70"
+    for guess in (word.translate(_LEET), word.translate(_LEET_I)
+                  .translate(_LEET)):
+        if guess in words:
+            return guess
+    return word
 
 
 def check_content(text: str, rules: Rules) -> Violation | None:
-    """Return the first rule violated by text, or None if it may be sent."""
+    """Return the first rule violated by text, or None if it may be sent.
+
+    The rules alone; evaluate() adds the model and customer settings.
+    """
     if not isinstance(text, str):
         raise TypeError("text must be a str")
-    normal = normalize_text(text)
-    seen: dict[str, bool] = {}
+    fired = _first_rule(matched_signals(normalize_text(text, rules.words),
+                                        rules), rules)
+    return None if fired is None else Violation(rule=fired.id,
+                                                category=fired.category)
 
-    def hit(signal: _Signal) -> bool:
-        # Signals are shared between rules; evaluate each at most once.
-        found = seen.get(signal.name)
-        if found is None:
-            found = seen[signal.name] = signal.search(normal)
-        return found
 
+def matched_signals(normal: str, rules: Rules) -> set[str]:
+    """Names of the signals whose keywords or patterns match normal.
+
+    Exactly what each signal's own search() says, computed in one pass:
+    a gated regex can only match where its literal occurs, and a literal
+    can only occur where its first three characters do.
+    """
+    found: set[str] = set()
+    index = rules.index
+    for i in {normal[i:i + 3] for i in range(len(normal) - 2)}:
+        for name, literal, regex in index.get(i, ()):
+            if name not in found and literal in normal \
+                    and regex.search(normal):
+                found.add(name)
+    for name, literal, regex in rules.always:
+        if name not in found and (not literal or literal in normal) \
+                and regex.search(normal):
+            found.add(name)
+    return found
+
+
+def _first_rule(found: set[str], rules: Rules) -> _Rule | None:
+    """The first rule that fires given the matched signal names."""
     for rule in rules.rules:
-        count = sum(1 for s in rule.signals if hit(s))
-        if count >= rule.min_signals and not any(map(hit, rule.unless)):
-            return Violation(rule=rule.id, category=rule.category)
+        count = sum(1 for s in rule.signals if s.name in found)
+        if count >= rule.min_signals and \
+                not any(s.name in found for s in rule.unless):
+            return rule
     return None
+
+
+# Model thresholds per strictness (probability of "refuse"); "standard"
+# comes from the model file (tuned on the dev split), the others are
+# placed around it.
+_STRICTNESS_SHIFT = {"relaxed": 0.25, "standard": 0.0, "strict": -0.2}
+# A rule refusal is explainable and deliberate: its risk is at least
+# this, whatever the model thinks.
+_RULE_RISK = 85
+# Shorter texts ("Done.", "Welcome back!", "We'll check and get back to
+# you") are left to the rules: too few words for the model to judge.
+MODEL_MIN_WORDS = 5
+
+
+def evaluate(text: str, rules: Rules, allow_phrases=(),
+             strictness: str | None = None, explain: bool = False
+             ) -> Verdict:
+    """Decide whether text may be sent: rules first, then the model.
+
+    allow_phrases: a customer's phrases (its name, a product) that are
+    removed from the text before checking, so "Mega Sale Furniture"
+    signing a delivery notice trips nothing.  strictness: "relaxed",
+    "standard" (default) or "strict" moves the model's threshold; the
+    rules apply at every level.  Transactional markers lower the model's
+    score (they are features like any other) and cancel only weak rules.
+    Signals are worked out for refusals, and for allowed text only with
+    ``explain`` (dry runs, the CLI): the common case stays cheap.
+    """
+    if not isinstance(text, str):
+        raise TypeError("text must be a str")
+    strictness = strictness or "standard"
+    if strictness not in _STRICTNESS_SHIFT:
+        raise ValueError(f"strictness must be one of {STRICTNESS}")
+    model = rules.model
+    words = rules.words  # with the model's vocabulary (load_policy)
+    normal = normalize_text(text, words)
+    for phrase in allow_phrases or ():
+        folded = normalize_text(phrase, words)
+        if folded:
+            normal = " ".join(normal.replace(folded, " ").split())
+    found = matched_signals(normal, rules)
+    fired = _first_rule(found, rules)
+    if model is None:
+        if fired is None:
+            return Verdict(False, None, None, 0, (), None, strictness)
+        signals = tuple(s.name for s in fired.signals if s.name in found)
+        return Verdict(True, fired.id, fired.category, _RULE_RISK,
+                       signals, None, strictness)
+    probability = model.probability(normal, found)
+    model_risk = round(100 * probability)
+    if fired is not None:
+        signals = tuple(s.name for s in fired.signals if s.name in found)
+        signals += tuple(x for x in model.signals(normal, found)
+                         if x not in signals)
+        return Verdict(True, fired.id, fired.category,
+                       max(_RULE_RISK, model_risk), signals[:5],
+                       model_risk, strictness)
+    threshold = min(0.95, max(0.05, model.threshold
+                              + _STRICTNESS_SHIFT[strictness]))
+    if probability >= threshold:
+        # The model alone refuses only what it can explain: some words
+        # that push towards refusing, in a text long enough to judge.
+        signals = model.signals(normal, found)
+        if signals and content_model.word_count(normal) >= MODEL_MIN_WORDS:
+            return Verdict(True, "model", model.category(normal, found),
+                           model_risk, signals, model_risk, strictness)
+    return Verdict(False, None, None, model_risk,
+                   model.signals(normal, found) if explain else (),
+                   model_risk, strictness)
+
+
+def load_policy(path=None, model_path=None) -> Rules:
+    """The rules with the learned model attached (the send path's form).
+
+    model_path: None or "" for the shipped content_model.json, "off" for
+    rules only.
+    """
+    rules = load_rules(path)
+    if model_path == "off":
+        return rules
+    model_path = model_path or None
+    model = content_model.load_model(model_path)
+    return dataclasses.replace(rules, model=model,
+                               words=rules.words | model.words)
 
 
 def load_rules(path: str | os.PathLike[str] | None = None) -> Rules:
@@ -204,7 +444,23 @@ def _build_rules(data: object) -> Rules:
     ids = [r.id for r in rules]
     dupes = sorted({i for i in ids if ids.count(i) > 1})
     _require(not dupes, f"duplicate rule id(s): {', '.join(dupes)}")
-    return Rules(version=str(version), rules=tuple(rules))
+    index: dict[str, list] = {}
+    always = []
+    for signal in signals.values():
+        for literals, regex in signal.gated:
+            for literal in literals:
+                if len(literal) >= 3:
+                    index.setdefault(literal[:3], []).append(
+                        (signal.name, literal, regex))
+                else:
+                    always.append((signal.name, literal, regex))
+        always.extend((signal.name, "", rx) for rx in signal.regexes)
+    words = frozenset(w for spec in raw_signals.values()
+                      for k in spec.get("keywords", [])
+                      for w in re.findall(r"[a-z]+", normalize_text(k)))
+    return Rules(version=str(version), rules=tuple(rules),
+                 index={k: tuple(v) for k, v in index.items()},
+                 always=tuple(always), words=words)
 
 
 def _build_signal(name: str, spec: object) -> _Signal:
@@ -254,9 +510,38 @@ def _build_signal(name: str, spec: object) -> _Signal:
     return _Signal(name=name, regexes=tuple(regexes + alone), gated=gates)
 
 
-def _alternation(sources: list[str]) -> re.Pattern[str]:
-    """Compile sources into one regex matching wherever any one does."""
-    return re.compile("|".join(f"(?:{s})" for s in sources))
+class _LazyRegex:
+    """A regex compiled on its first search.
+
+    A rules file compiles into about 1,500 regexes, most of which a
+    given message never needs (their literal is absent); compiling them
+    all cost each gunicorn worker over 100 ms of CPU at boot.  Every
+    pattern is still compiled once at load to validate it; keywords are
+    escaped text, always valid.
+    """
+
+    __slots__ = ("source", "_compiled")
+
+    def __init__(self, source: str):
+        self.source = source
+        self._compiled = None
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _LazyRegex) and other.source == self.source
+
+    def __hash__(self) -> int:
+        return hash(self.source)
+
+    def search(self, text: str):
+        compiled = self._compiled
+        if compiled is None:  # a race only compiles twice
+            compiled = self._compiled = re.compile(self.source)
+        return compiled.search(text)
+
+
+def _alternation(sources: list[str]) -> _LazyRegex:
+    """One regex matching wherever any of sources does."""
+    return _LazyRegex("|".join(f"(?:{s})" for s in sources))
 
 
 def _keyword_literal(keyword: str) -> str:

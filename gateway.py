@@ -96,7 +96,8 @@ def create_app(config=None):
                     "host: set GATEWAY_RATELIMIT_STORAGE_URI=redis://... "
                     "to share them between hosts")
     limiter = ratelimit.create_limiter(storage_uri)
-    rules = content_policy.load_rules(settings.CONTENT_RULES_PATH or None)
+    rules = content_policy.load_policy(settings.CONTENT_RULES_PATH or None,
+                                       settings.CONTENT_MODEL_PATH or None)
     sender = GuardedSender(settings, evolution,
                            Throttles(limiter, settings,
                                      ratelimit.seconds_until_available),

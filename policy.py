@@ -114,18 +114,24 @@ def check_suppressed(suppressed):
                        "This recipient has opted out or is suppressed.", {})
 
 
-def check_content(text, rules):
-    """Refuse marketing, promotion, cold outreach, bulk or political text.
+def check_content(text, rules, allow_phrases=(), strictness=None,
+                  explain=False):
+    """Refuse marketing, promotion, cold outreach, bulk, political,
+    scam/phishing or gambling text; return the ``Verdict`` otherwise.
 
-    The details name the rule, never the text.
+    The rules run first, then the learned model when ``rules`` carries
+    one (``content_policy.load_policy``).  The details name the rule or
+    "model", the category, a 0-100 risk score and the strongest signals,
+    never the text.
     """
-    violation = content_policy.check_content(text, rules)
-    if violation is not None:
+    verdict = content_policy.evaluate(text, rules, allow_phrases,
+                                      strictness, explain)
+    if verdict.refused:
         raise ApiError(403, "policy_violation",
                        "The message looks like %s, which this gateway does "
-                       "not send." % violation.category.replace("_", " "),
-                       {"rule": violation.rule,
-                        "category": violation.category})
+                       "not send." % verdict.category.replace("_", " "),
+                       verdict.details())
+    return verdict
 
 
 def quota_periods(now):

@@ -18,6 +18,7 @@ from limits import RateLimitItemPerMinute
 from limits import RateLimitItemPerSecond
 from peewee import OperationalError
 
+import content_stats
 import observability
 import policy
 import ratelimit
@@ -38,17 +39,21 @@ log = logging.getLogger(__name__)
 class SendOutcome:
     """A send that went through every guard."""
 
-    def __init__(self, log_id, message_id, headers, dry_run=False):
+    def __init__(self, log_id, message_id, headers, dry_run=False,
+                 content=None):
         self.log_id = log_id
         self.message_id = message_id
         self.headers = headers
         self.dry_run = dry_run
+        self.content = content  # the content verdict, for dry runs
 
     def to_dict(self):
         body = {"success": True, "status": "sent",
                 "message_id": self.message_id, "log_id": self.log_id}
         if self.dry_run:
             body.update(status="would_send", dry_run=True)
+            if self.content is not None:
+                body["content_policy"] = self.content
         return body
 
 
@@ -131,13 +136,17 @@ class GuardedSender:
                                          module, now.date())
             policy.check_paused(instance.paused, instance.paused_reason)
             policy.check_suppressed(is_suppressed(customer.id, phone))
-            policy.check_content(text, self.content_rules)
+            verdict = policy.check_content(
+                text, self.content_rules,
+                (getattr(customer, "content_allow_phrases", "") or "")
+                .splitlines(), getattr(customer, "content_strictness", None),
+                explain=dry_run)
             if dry_run:
                 quotas = self._peek_quotas(customer, now)
                 self.throttles.check(instance.id, customer.id, phone,
                                      consume=False)
                 return SendOutcome(0, "", policy.ratelimit_headers(
-                    quotas, now), dry_run=True)
+                    quotas, now), dry_run=True, content=verdict.details())
             row, quotas = self._reserve(customer, instance, phone, text,
                                         purpose, source, now)
         except ApiError as error:
@@ -408,7 +417,8 @@ def record_refusal(customer, instance, phone, text, purpose, source, error):
         customer=customer.id, instance=instance.id if instance else None,
         phone=phone, purpose=loggable(purpose),
         source=source, outcome="refused", error_code=error.code,
-        reason=str(rule)[:250] if rule else None,
+        reason=content_stats.refusal_reason(error) or (
+            str(rule)[:250] if rule else None),
         message_text=store.storable_text(purpose, text),
         completed_at=utcnow())
 

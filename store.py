@@ -73,6 +73,11 @@ class Customer(BaseModel):
     plan_active_until = DateField(null=True)
     modules = CharField(default="api")
     created_at = DateTimeField(default=utcnow)
+    # Content policy (migration 0007): the model's strictness (NULL:
+    # "standard"), and phrases (one a line) removed from a message
+    # before it is checked.
+    content_strictness = CharField(null=True)
+    content_allow_phrases = TextField(null=True)
 
     def has_module(self, module):
         return module in self.modules.split(",")

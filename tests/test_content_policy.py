@@ -136,7 +136,7 @@ def test_missing_file_raises_value_error(tmp_path):
     ("أإآٱ", "اااا"),                          # alef forms
     ("مستشفى الرعاية", "مستشفي الرعايه"),     # ى -> ي, ة -> ه
     ("رمز ٧٣٩٢", "رمز 7392"),                 # Arabic-Indic digits
-    ("کد ۴۸۲۱", "کد 4821"),                   # Persian digits
+    ("کد ۴۸۲۱", "كد 4821"),                   # Persian digits, letters
     ("خصم ٢٠٪", "خصم 20%"),                   # Arabic percent sign
     ("ﻻ", "لا"),                               # presentation form (NFKC)
     ("ＳＡＬＥ  Now\n\tOK", "sale now ok"),    # NFKC, casefold, spaces
@@ -392,3 +392,41 @@ def test_obvious_campaigns_are_refused(rules, text, category):
     violation = check_content(text, rules)
     assert violation is not None
     assert violation.category == category
+
+
+def test_signal_index_matches_each_signal_exactly(rules, corpus, holdout):
+    """matched_signals() (one pass over the text's 3-grams) finds exactly
+    the signals whose own search() matches."""
+    with open(DEFAULT_RULES_PATH, encoding="utf-8") as fh:
+        doc = json.load(fh)
+    texts = [i["text"] for i in corpus + holdout["items"]]
+    for spec in doc["signals"].values():
+        for keyword in spec.get("keywords", []):
+            word = keyword.rstrip("*")
+            texts += [word, f"و{word} x", f"{word}ات", f"ab {word}"]
+    signals = {s.name: s for r in rules.rules for s in r.signals + r.unless}
+    assert set(signals) == set(doc["signals"])
+    for text in texts:
+        normal = normalize_text(text)
+        expected = {n for n, s in signals.items() if s.search(normal)}
+        assert content_policy.matched_signals(normal, rules) == expected, \
+            text
+
+
+STRONG_OVER_TRANSACTIONAL = [
+    ("Your order #5521 was delivered 🎉 use code BACK20 for 20 % off this "
+     "weekend only", "promotion"),
+    ("Invoice #3321 attached. Use code EID30 for 30% off, valid until "
+     "Sunday.", "promotion"),
+    ("تم توصيل طلبك رقم 5521، استخدم كود BACK20 لخصم 20٪ هذا الأسبوع فقط",
+     "promotion"),
+    ("Your refund was processed. Bet on Al Hilal tonight, odds 2.10!",
+     "gambling"),
+]
+
+
+@pytest.mark.parametrize("text, category", STRONG_OVER_TRANSACTIONAL)
+def test_transactional_markers_never_cancel_strong_rules(rules, text,
+                                                         category):
+    violation = check_content(text, rules)
+    assert violation is not None and violation.category == category

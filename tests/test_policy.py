@@ -85,10 +85,11 @@ def test_content_refusal_names_the_rule_not_the_text():
     text = "Huge SALE today: 70% off all shoes, shop now before it ends!"
     status, code, error = refusal(policy.check_content, text, rules)
     assert (status, code) == (403, "policy_violation")
-    assert set(error.details) == {"rule", "category"}
+    assert set(error.details) == {"rule", "category", "risk_score",
+                                  "signals", "strictness"}
     assert "70%" not in error.message and "shoes" not in str(error.details)
-    assert policy.check_content("Your order #2041 has shipped.",
-                                rules) is None
+    assert not policy.check_content("Your order #2041 has shipped.",
+                                    rules).refused
 
 
 def test_quota_periods_reset_at_utc_midnight_and_month_end():
