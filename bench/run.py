@@ -497,12 +497,15 @@ class Bench:
 
     # -- e: webhook delivery and a hung endpoint --------------------------
 
-    def webhook_throughput(self, receiver):
+    def webhook_throughput(self, receiver, gateway):
+        """``count`` events queued at once; the rate at which the running
+        gateway's dispatchers deliver them, and its CPU per delivery."""
         customer_id, _ = create_account("Webhook Throughput")
         add_endpoint(customer_id, receiver.url + "/hook")
         count = self.plan["events"]
         urllib.request.urlopen(urllib.request.Request(
             receiver.url + "/", method="DELETE"), timeout=5).close()
+        meter = life.CpuMeter(gateway=gateway)
         committed = emit_events(customer_id, count)
         deadline = time.monotonic() + max(30, count / 50)
         stats = get_json(receiver.url + "/stats")
@@ -510,7 +513,11 @@ class Bench:
             time.sleep(0.05)
             stats = get_json(receiver.url + "/stats")
         elapsed = (stats["last_at"] or committed) - committed
+        cpu = meter.stop()
         self.results["figures"]["webhook_delivery"] = {
+            "gateway_cpu_s": cpu["gateway_cpu_s"],
+            "gateway_cpu_ms_per_delivery": life.per_request(
+                cpu, "gateway", stats["unique"]),
             "events": count, "received": stats["count"],
             "unique": stats["unique"], "elapsed_s": round(elapsed, 2),
             "events_per_s": round(stats["unique"] / elapsed, 1)
@@ -600,7 +607,8 @@ class Bench:
         if self.profile:
             self.phase("profile", self.run_profile, gateway, key_small)
         self.phase("f: 3CX webhook", self.threecx, gateway)
-        self.phase("e: webhook delivery", self.webhook_throughput, receiver)
+        self.phase("e: webhook delivery", self.webhook_throughput, receiver,
+                   gateway)
         self.phase("e: hung endpoint", self.hung_endpoint, gateway,
                    receiver, hang)
         hang.stop()  # frees the stuck deliveries so the gateway stops fast
