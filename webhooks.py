@@ -221,6 +221,24 @@ def build_session(allow_private):
 
 # ------------------------------------------------------------ delivery
 
+def post(session, url, body, headers, timeout):
+    """POST without following redirects; the whole answer is read.
+
+    Without an environment proxy to honour, straight to the transport
+    (the SSRF guard is the transport): Session.send's cookie, hook and
+    settings merging is never wanted for a customer's URL.
+    """
+    if session.trust_env:
+        return session.post(url, data=body, headers=headers,
+                            timeout=timeout, allow_redirects=False)
+    request = requests.PreparedRequest()
+    request.prepare(method="POST", url=url, data=body,
+                    headers=dict(session.headers, **headers))
+    response = session.get_adapter(url).send(request, timeout=timeout)
+    response.content  # read it all, as Session.send does
+    return response
+
+
 def next_delay(attempts, schedule, retry_after=None):
     """Seconds before the next attempt, or None when retries are over."""
     if attempts > len(schedule):
@@ -423,10 +441,8 @@ class Dispatcher:
         }
         status, error, retry_after = None, None, None
         try:
-            response = self._session().post(
-                endpoint.url, data=body, headers=headers,
-                timeout=(min(5.0, self.timeout), self.timeout),
-                allow_redirects=False)
+            response = post(self._session(), endpoint.url, body, headers,
+                            (min(5.0, self.timeout), self.timeout))
             status = response.status_code
             retry_after = parse_retry_after(
                 response.headers.get("Retry-After"))
