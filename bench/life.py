@@ -91,11 +91,12 @@ def sent_since(db_path, after_id):
                    (after_id,))
 
 
-def old_messages(db_path, count, seeded):
+def old_messages(db_path, count, seeded, round_no=0):
     """``count`` of the ``seeded`` first log rows, spread from the oldest
-    to the newest of them."""
+    to the newest of them; each round takes other ones (a receipt seen
+    before would be a duplicate, which costs less)."""
     step = max(1, seeded // max(1, count))
-    ids = list(range(1, seeded + 1, step))[:count]
+    ids = list(range(1 + round_no % step, seeded + 1, step))[:count]
     rows = []
     for start in range(0, len(ids), 500):
         chunk = ids[start:start + 500]
@@ -163,9 +164,10 @@ class Life:
     """A message's whole life on one running gateway."""
 
     def __init__(self, bench, gateway, sandbox, db_path, send_target,
-                 evolution_instance, seeded):
+                 evolution_instance, seeded, round_no=0):
         self.bench = bench
         self.seeded = seeded
+        self.round_no = round_no
         self.gateway = gateway
         self.sandbox = sandbox
         self.db_path = db_path
@@ -186,7 +188,8 @@ class Life:
         result["receipts_newest"] = self._step(
             receipt_target(newest, self.evolution_instance), 3 * rate,
             duration)
-        old = old_messages(self.db_path, len(newest), self.seeded)
+        old = old_messages(self.db_path, len(newest), self.seeded,
+                           self.round_no)
         result["receipts_old"] = self._step(
             receipt_target(old, self.evolution_instance), 3 * rate,
             duration)

@@ -450,12 +450,12 @@ class Bench:
                 self.warm_up(gateways[label], self.send_target(key))
                 life.wait_outbox(db_path, 30)
             runs = {label: [] for label in databases}
-            for _ in range(rounds):
+            for round_no in range(rounds):
                 for label, (db_path, key, rows) in databases.items():
                     runs[label].append(life.Life(
                         self, gateways[label], sandbox, db_path,
-                        self.send_target(key), EVO_INSTANCE, rows)
-                        .measure(self.plan["modest"]))
+                        self.send_target(key), EVO_INSTANCE, rows,
+                        round_no).measure(self.plan["modest"]))
                     settle(gateways[label])
             for label, (db_path, _, rows) in databases.items():
                 figures[label] = life.pool_life(runs[label])
