@@ -93,7 +93,7 @@ def _get_instance(ref):
 
 
 def cmd_init_db(args, settings):
-    _print({"database": store.database_path(settings.DATABASE_URL)})
+    _print({"database": store.describe_database(settings.DATABASE_URL)})
 
 
 def cmd_migrate(args, settings):
@@ -103,18 +103,34 @@ def cmd_migrate(args, settings):
     script can ask before it starts new code.
     """
     store.open_db(settings.DATABASE_URL)
+    where = store.describe_database(settings.DATABASE_URL)
     with db.connection_context():
         if args.check:
             applied, pending, unknown = migrate.status(db)
-            _print({"database": store.database_path(settings.DATABASE_URL),
+            _print({"database": where,
                     "current": not pending, "applied": applied,
                     "pending": pending, "unknown": unknown})
             return 1 if pending else 0
         done = migrate.apply_pending(db)
         applied, _, unknown = migrate.status(db)
-        _print({"database": store.database_path(settings.DATABASE_URL),
-                "applied_now": done, "version": applied[-1] if applied
-                else None, "unknown": unknown})
+        _print({"database": where, "applied_now": done,
+                "version": applied[-1] if applied else None,
+                "unknown": unknown})
+
+
+def cmd_copy_database(args, settings):
+    """Copy the SQLite database into an empty PostgreSQL one."""
+    import dbcopy
+    try:
+        counts = dbcopy.copy_database(
+            settings.DATABASE_URL, args.target_url,
+            progress=lambda table, rows: print(
+                "copied %s: %d rows" % (table, rows), file=sys.stderr))
+    except dbcopy.CopyError as exc:
+        raise UsageError("copy-database: %s" % exc)
+    _print({"source": store.describe_database(settings.DATABASE_URL),
+            "target": store.redact_url(args.target_url),
+            "rows": counts, "total": sum(counts.values())})
 
 
 def cmd_customers_create(args, settings):
@@ -531,6 +547,11 @@ def build_parser():
     p.set_defaults(func=cmd_sandbox, no_db=True)
 
     sub.add_parser("init-db").set_defaults(func=cmd_init_db)
+    p = sub.add_parser("copy-database", help="copy the SQLite database "
+                       "into an empty PostgreSQL one (moving to several "
+                       "hosts)")
+    p.add_argument("target_url", help="postgresql://user:password@host/db")
+    p.set_defaults(func=cmd_copy_database, no_db=True)
     p = sub.add_parser("migrate", help="apply pending schema migrations")
     p.add_argument("--check", action="store_true",
                    help="only report; exit 1 when migrations are pending")

@@ -56,8 +56,16 @@ def _parse_fraction(raw):
 
 def _parse_database_url(raw):
     parsed = urlparse(raw)
+    if parsed.scheme in ("postgresql", "postgres"):
+        try:
+            import psycopg2  # noqa: F401
+        except ImportError:
+            raise ValueError("PostgreSQL needs its driver: pip install "
+                             "'whatsapp-gateway[postgres]'")
+        return raw
     if parsed.scheme not in ("sqlite", "sqliteext"):
-        raise ValueError("only sqlite:///path URLs are supported")
+        raise ValueError("expected sqlite:///path or "
+                         "postgresql://user:password@host:5432/dbname")
     if not (parsed.netloc + parsed.path).strip("/"):
         raise ValueError("sqlite URL needs a file path")
     return raw
@@ -115,7 +123,13 @@ class Setting:
 SETTINGS = (
     Setting("DATABASE_URL", _parse_database_url, "sqlite:///gateway.db",
             "SQLite database URL (relative paths are from the working "
-            "directory); WAL mode is switched on."),
+            "directory; WAL mode is switched on), or "
+            "`postgresql://user:password@host:5432/dbname` for several "
+            "hosts (needs the `postgres` extra)."),
+    Setting("DATABASE_POOL_SIZE", _parse_positive_int, "20",
+            "PostgreSQL: most connections one worker process keeps open "
+            "(cover gunicorn's threads + `WEBHOOK_POOL_SIZE` + 2). A "
+            "request waits up to 10 s for a free one."),
     Setting("EVOLUTION_URL", _parse_http_url, "",
             "Base URL of Evolution API. Unset: the built-in in-process "
             "Evolution sandbox."),

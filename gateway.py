@@ -17,6 +17,7 @@ from flask import Response
 from flask import current_app
 from flask import jsonify
 from flask import request
+from peewee import DataError
 from peewee import IntegrityError
 from werkzeug.exceptions import HTTPException
 
@@ -70,13 +71,18 @@ def create_app(config=None):
     app = Flask(__name__)
     app.config.update(MAX_CONTENT_LENGTH=MAX_BODY_BYTES)
     app.json.sort_keys = False
-    db_path = store.init_db(settings.DATABASE_URL)
+    db_path = store.init_db(settings.DATABASE_URL,
+                            pool_size=settings.DATABASE_POOL_SIZE)
     sandbox_state = None if settings.EVOLUTION_URL else \
         build_embedded_sandbox()
     evolution = build_evolution_client(settings, sandbox_state)
     storage_uri = settings.RATELIMIT_STORAGE_URI or (
-        "sqlite:///" + os.path.join(os.path.dirname(db_path),
+        "sqlite:///" + os.path.join(os.path.dirname(db_path or "./"),
                                     "ratelimit.db"))
+    if db_path is None and not storage_uri.startswith(("redis", "rediss")):
+        log.warning("PostgreSQL database but throttles are counted per "
+                    "host: set GATEWAY_RATELIMIT_STORAGE_URI=redis://... "
+                    "to share them between hosts")
     limiter = ratelimit.create_limiter(storage_uri)
     rules = content_policy.load_rules(settings.CONTENT_RULES_PATH or None)
     sender = GuardedSender(settings, evolution,
@@ -179,6 +185,16 @@ def register_hooks(app):
         code, message = _HTTP_CODES.get(exc.code, ("http_error",
                                                    exc.description))
         return error_response(ApiError(exc.code, code, message))
+
+    @app.errorhandler(DataError)
+    def _unstorable(exc):
+        # A value no column can take (PostgreSQL: a NUL in text, an
+        # integer out of range): the client's data, not a server fault.
+        log.warning("unstorable value on %s %s", request.method,
+                    request.path)
+        return error_response(ApiError(422, "validation_error",
+                                       "A value in the request cannot be "
+                                       "stored."))
 
     @app.errorhandler(Exception)
     def _unexpected(exc):

@@ -105,7 +105,7 @@ def accept_evolution_event(instance, raw, sender=None):
             outcome, emitted, opted_out = process_envelope(instance,
                                                            envelope)
             store.record_inbound(instance.id, name,
-                                 raw.decode("utf-8", "replace"), outcome,
+                                 stored_body(raw), outcome,
                                  emitted)
     except OperationalError:
         # The database is busy or failing, not the payload: a 503 makes
@@ -119,11 +119,16 @@ def accept_evolution_event(instance, raw, sender=None):
         log.exception("instance=%s: could not process %s event",
                       instance.id, name)
         store.record_inbound(instance.id, name,
-                             raw.decode("utf-8", "replace"), "error")
+                             stored_body(raw), "error")
         return "error"
     if opted_out and sender is not None:
         sender.check_breaker(instance)
     return outcome
+
+
+def stored_body(raw):
+    """The raw body as text any database keeps (PostgreSQL has no NUL)."""
+    return raw.decode("utf-8", "replace").replace("\x00", "\ufffd")
 
 
 def process_envelope(instance, envelope):

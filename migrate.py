@@ -26,6 +26,7 @@ import logging
 import pkgutil
 import re
 
+from peewee import DatabaseProxy
 from playhouse.migrate import SchemaMigrator
 from playhouse.migrate import migrate as run_operations
 
@@ -73,7 +74,13 @@ def discover_steps():
     return [steps[v] for v in sorted(steps)]
 
 
+def unwrap(db):
+    """The database behind ``store.db`` (a proxy bound by ``open_db``)."""
+    return db.obj if isinstance(db, DatabaseProxy) else db
+
+
 def engine_of(db):
+    db = unwrap(db)
     name = type(db).__name__.lower()
     if "postgres" in name:
         return "postgres"
@@ -86,6 +93,7 @@ class Migration:
     """What a step's ``upgrade(m)`` is handed."""
 
     def __init__(self, db):
+        db = unwrap(db)
         self.db = db
         self.engine = engine_of(db)
         self.migrator = SchemaMigrator.from_database(db)
@@ -175,6 +183,7 @@ def apply_pending(db):
 
     Call within a connection (``db.connection_context()``).
     """
+    db = unwrap(db)
     engine = engine_of(db)
     if engine == "sqlite":
         busy_timeout_ms = db.execute_sql("PRAGMA busy_timeout").fetchone()[0]

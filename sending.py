@@ -17,7 +17,6 @@ from limits import RateLimitItemPerDay
 from limits import RateLimitItemPerMinute
 from limits import RateLimitItemPerSecond
 from peewee import OperationalError
-from peewee import fn
 
 import policy
 import ratelimit
@@ -234,10 +233,11 @@ class GuardedSender:
             cursor = db.execute_sql(
                 "INSERT INTO messagelog (customer_id, instance_id, phone, "
                 "purpose, source, outcome, message_text, created_at) "
-                "VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)",
+                "VALUES (?, ?, ?, ?, ?, 'pending', ?, ?) RETURNING id",
                 (customer.id, instance.id, phone, purpose, source, text,
                  str(now)))
-        row = MessageLog(id=cursor.lastrowid, customer=customer.id,
+            row_id = cursor.fetchone()[0]
+        row = MessageLog(id=row_id, customer=customer.id,
                          instance=instance.id, phone=phone, purpose=purpose,
                          source=source, outcome="pending", created_at=now)
         return row, quotas
@@ -341,12 +341,11 @@ def take_quota(customer_id, period, limit):
             (customer_id, period, limit)).fetchone()
         if taken:
             return taken[0]
-        created = list(QuotaCounter.insert(customer=customer_id,
-                                           period=period, used=0)
-                       .on_conflict_ignore()
-                       .returning(QuotaCounter.id).execute())
-        if not created:
-            return None
+        # Missing row: create it and count again.  Where a concurrent
+        # transaction created it first (PostgreSQL lets both get here),
+        # the second UPDATE decides.
+        (QuotaCounter.insert(customer=customer_id, period=period, used=0)
+         .on_conflict_ignore().execute())
     return None
 
 
@@ -356,9 +355,10 @@ def release_quota(customer, now):
     for kind, limit in (("daily", customer.daily_limit),
                         ("monthly", customer.monthly_limit)):
         if limit is not None:
-            (QuotaCounter.update(used=fn.MAX(QuotaCounter.used - 1, 0))
+            (QuotaCounter.update(used=QuotaCounter.used - 1)
              .where((QuotaCounter.customer == customer.id)
-                    & (QuotaCounter.period == periods[kind][0]))
+                    & (QuotaCounter.period == periods[kind][0])
+                    & (QuotaCounter.used > 0))
              .execute())
 
 

@@ -38,6 +38,7 @@ class GatewayApplication(BaseApplication):
 def seed_demo():
     """Create the demo customer, instance and key once; return the key."""
     with db.atomic("IMMEDIATE"):
+        store.lock("seed-demo")  # hosts starting together seed once
         if Customer.select().exists():
             return None
         customer = Customer.create(
@@ -77,8 +78,12 @@ def run(settings, host, port, workers, threads):
     store.init_db(settings.DATABASE_URL)
     with db.connection_context():
         # Rows left pending by a worker that died mid-send: their outcome
-        # is unknown, never "still sending".
-        sending.recover_pending(older_than=0)
+        # is unknown, never "still sending".  On PostgreSQL other hosts
+        # may be sending right now, so only rows older than any send can
+        # take are theirs to settle.
+        sending.recover_pending(
+            older_than=0 if store.engine() == "sqlite"
+            else settings.EVOLUTION_TIMEOUT + 60)
         if settings.DEMO and not settings.EVOLUTION_URL:
             key = seed_demo()
             if key:

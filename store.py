@@ -1,11 +1,20 @@
-"""The database: peewee models on SQLite, and nothing else.
+"""The database: peewee models on SQLite or PostgreSQL, and nothing else.
 
-One SQLite file in WAL mode, shared by every gunicorn worker.  Views open a
-connection per request (hooks in ``gateway.create_app``); background work
-and the CLI use ``db.connection_context()``.  Message text lives only here:
-it never goes to a log line.
+One SQLite file in WAL mode, shared by every gunicorn worker of one host;
+or one PostgreSQL database shared by several hosts
+(``GATEWAY_DATABASE_URL=postgresql://...``).  ``db`` is a proxy bound to
+the engine of the URL by ``init_db``.  Views open a connection per request
+(hooks in ``gateway.create_app``); background work and the CLI use
+``db.connection_context()``.  Message text lives only here: it never goes
+to a log line.
+
+Hand-written SQL keeps SQLite's ``?`` placeholders and portable syntax;
+the PostgreSQL engine translates the placeholders (``to_pyformat``).
+Where the engines differ, the helpers here (``lock``, ``for_update``)
+have a form for each.
 """
 import datetime
+import functools
 import hashlib
 import os
 import re
@@ -16,11 +25,14 @@ from urllib.parse import urlparse
 from peewee import BooleanField
 from peewee import CharField
 from peewee import DateField
+from peewee import DatabaseProxy
+from peewee import DataError
 from peewee import DateTimeField
 from peewee import ForeignKeyField
 from peewee import IntegerField
 from peewee import Model
 from peewee import TextField
+from playhouse.pool import PooledPostgresqlDatabase
 from playhouse.pool import PooledSqliteDatabase
 
 import migrate
@@ -40,12 +52,56 @@ PRAGMAS = {
     "cache_size": -16000,
 }
 
-# A pool keeps "a connection per request" cheap: closing one at the end
-# of a request hands it back instead of reopening the file (and
-# checkpointing the WAL) on every request.  Connections move between a
-# worker's threads, hence check_same_thread=False.
-db = PooledSqliteDatabase(None, max_connections=64, stale_timeout=600,
-                          check_same_thread=False)
+# Bound to a SqliteDatabase or a PostgresDatabase by init_db.
+db = DatabaseProxy()
+POSTGRES_SCHEMES = ("postgresql", "postgres")
+# Connections a worker process keeps to PostgreSQL unless told otherwise
+# (GATEWAY_DATABASE_POOL_SIZE): gunicorn's threads, the webhook pool and
+# the dispatcher loop, with room to spare.
+POOL_SIZE = 20
+
+
+class SqliteDatabase(PooledSqliteDatabase):
+    """One SQLite file, pooled.
+
+    A pool keeps "a connection per request" cheap: closing one at the end
+    of a request hands it back instead of reopening the file (and
+    checkpointing the WAL) on every request.  Connections move between a
+    worker's threads, hence check_same_thread=False.
+    """
+    engine = "sqlite"
+    url = None
+
+
+class PostgresDatabase(PooledPostgresqlDatabase):
+    """PostgreSQL for several hosts: the same models and the same SQL.
+
+    Each worker process has its own pool (opened after the fork), sized
+    by ``GATEWAY_DATABASE_POOL_SIZE``; a thread waits up to
+    ``BUSY_TIMEOUT`` seconds for a free connection.
+    """
+    engine = "postgres"
+    url = None
+
+    def begin(self, lock_type=None):
+        # SQLite's "BEGIN IMMEDIATE" takes the file's one write lock up
+        # front.  PostgreSQL locks the rows a transaction writes, and the
+        # transactions that must run alone take a named lock (store.lock),
+        # so every transaction here starts with a plain BEGIN.
+        return super().begin()
+
+    def execute_sql(self, sql, params=None):
+        try:
+            return super().execute_sql(to_pyformat(sql), params)
+        except ValueError as exc:
+            # psycopg2 refuses a NUL in a string before sending anything;
+            # callers handle a DataError, as for any value a column
+            # cannot take.
+            if "NUL" not in str(exc):
+                raise
+            raise DataError("text with a NUL character cannot be "
+                            "stored") from None
+
 
 MODULES = ("api", "3cx")
 # A row id as written in a URL or a body: ASCII digits that fit SQLite's
@@ -337,17 +393,54 @@ def prune(now=None, keep_days=30, idempotency_hours=24):
 
 def close_pool():
     """Close every pooled connection (before a fork, at shutdown)."""
-    db.close_all()
+    if db.obj is not None:
+        db.close_all()
+
+
+def is_postgres_url(url):
+    return urlparse(url).scheme in POSTGRES_SCHEMES
+
+
+def redact_url(url):
+    """``url`` without its password, fit for a log line or a listing."""
+    parsed = urlparse(url)
+    if parsed.password is None:
+        return url
+    netloc = parsed.netloc.replace(":" + parsed.password + "@", ":***@", 1)
+    return parsed._replace(netloc=netloc).geturl()
+
+
+def describe_database(url):
+    """The SQLite file's path, or the PostgreSQL URL without password."""
+    return database_path(url) or redact_url(url)
+
+
+def engine():
+    """``"sqlite"`` or ``"postgres"``: the engine ``db`` is bound to."""
+    return db.obj.engine
 
 
 def database_path(url):
-    """Return the file path of a ``sqlite:///path`` URL."""
+    """Return the file path of a ``sqlite:///path`` URL (None for
+    PostgreSQL)."""
+    if is_postgres_url(url):
+        return None
     parsed = urlparse(url)
     return parsed.netloc + parsed.path if parsed.netloc else parsed.path[1:]
 
 
-def open_db(url):
-    """Point ``db`` at the file of ``url``; return the file's path."""
+def open_database(url, pool_size=None):
+    """A new, unconnected database for ``url`` (not bound to ``db``)."""
+    if is_postgres_url(url):
+        # libpq reads the URL itself (user, password, host, port, dbname,
+        # ?sslmode=... and the like); peewee hands it over as the DSN.
+        dsn = "postgresql://" + url.split("://", 1)[1]
+        database = PostgresDatabase(
+            dsn, max_connections=pool_size or POOL_SIZE, stale_timeout=600,
+            timeout=BUSY_TIMEOUT,
+            **({} if "connect_timeout=" in url else {"connect_timeout": 5}))
+        database.url = url
+        return database
     if sqlite3.sqlite_version_info < (3, 35):
         # UPDATE ... RETURNING keeps the quota and status checks race-free.
         raise RuntimeError("SQLite 3.35 or newer is required (this Python "
@@ -355,24 +448,36 @@ def open_db(url):
     path = database_path(url)
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
-    if db.database != path:
-        if db.database is not None:
-            # Pooled connections to another file must not be reused.
-            db.close_all()
-        db.init(path, pragmas=PRAGMAS, check_same_thread=False)
-    return path
+    database = SqliteDatabase(path, max_connections=64, stale_timeout=600,
+                              pragmas=PRAGMAS, check_same_thread=False)
+    database.url = url
+    return database
 
 
-def init_db(url):
+def open_db(url, pool_size=None):
+    """Point ``db`` at the database of ``url`` (kept if already there);
+    return the SQLite file's path, or None on PostgreSQL."""
+    current = db.obj
+    if current is None or current.url != url or (
+            pool_size is not None and current._max_connections != pool_size):
+        if current is not None:
+            # Pooled connections to another database must not be reused.
+            current.close_all()
+        db.initialize(open_database(url, pool_size))
+    return database_path(url)
+
+
+def init_db(url, pool_size=None):
     """Open the database of ``url`` and bring its schema up to date."""
-    path = open_db(url)
+    path = open_db(url, pool_size)
     with db.connection_context():
         migrate.apply_pending(db)
     return path
 
 
 def execute(sql, *params):
-    """Run hand-written ``sql`` (``?`` placeholders); return the cursor.
+    """Run hand-written ``sql`` (``?`` placeholders) on either engine;
+    return the cursor.
 
     For the hot paths, like ``first``: rows come back as tuples.
     """
@@ -417,6 +522,55 @@ def _row_plan(model, names):
         plan.append((field.name, field.python_value) if field is not None
                     else (name, None))
     return plan
+
+
+@functools.lru_cache(maxsize=1024)
+def to_pyformat(sql):
+    """``sql`` with SQLite's ``?`` placeholders as psycopg's ``%s``.
+
+    Statements peewee built already use ``%s`` and have no ``?``, so they
+    come back unchanged.  A literal ``%`` becomes ``%%``; quoted strings
+    and names are left as they are.
+    """
+    if "?" not in sql:
+        return sql
+    out, quote = [], None
+    for char in sql:
+        if quote:
+            if char == quote:
+                quote = None
+        elif char in "'\"":
+            quote = char
+        elif char == "?":
+            out.append("%s")
+            continue
+        out.append("%%" if char == "%" else char)
+    return "".join(out)
+
+
+def lock(name):
+    """Make the current transaction run alone among those locking ``name``.
+
+    SQLite: nothing to do, as long as the transaction began IMMEDIATE
+    (``db.atomic("IMMEDIATE")``): it already holds the one write lock.
+    PostgreSQL: a transaction-level advisory lock on a 63-bit hash of
+    ``name``, released at commit or rollback.
+    """
+    if db.obj.engine == "postgres":
+        digest = hashlib.sha256(name.encode("utf-8")).digest()
+        key = int.from_bytes(digest[:8], "big") >> 1
+        db.execute_sql("SELECT pg_advisory_xact_lock(%s)", (key,))
+
+
+def for_update(query, skip_locked=True):
+    """``query`` with ``FOR UPDATE SKIP LOCKED`` where the engine has it.
+
+    Concurrent claimers on PostgreSQL each get rows no other holds; on
+    SQLite an IMMEDIATE transaction has already serialised them.
+    """
+    if db.obj.engine == "postgres":
+        return query.for_update(skip_locked=skip_locked)
+    return query
 
 
 def find_instance(ref, customer_id=None):

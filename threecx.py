@@ -507,6 +507,9 @@ def claim_cooldown(integration_id, event_type, phone):
     now = utcnow()
     own = COOLDOWNS.get(event_type, COOLDOWN)
     with db.atomic("IMMEDIATE"):
+        # One phone's cooldowns are read and taken by one worker at a
+        # time, on any host (PostgreSQL locks rows, not the database).
+        store.lock("3cx-cooldown:%s:%s" % (integration_id, phone))
         for group in SUPPRESSED_BY.get(event_type, ()):
             since = now - COOLDOWNS.get(group, COOLDOWN)
             if ThreeCxCooldown.select().where(

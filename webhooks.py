@@ -373,10 +373,15 @@ class Dispatcher:
         with db.atomic("IMMEDIATE"):
             busy = dict(store.execute(SQL_BUSY, now).fetchall())
             full = [e for e, n in busy.items() if n >= self.per_endpoint]
-            due = store.execute(
-                SQL_DUE % ("AND d.endpoint_id NOT IN (%s) " % ", ".join(
-                    "?" * len(full)) if full else ""),
-                now, now, now, *full, limit * 8).fetchall()
+            sql = SQL_DUE % ("AND d.endpoint_id NOT IN (%s) " % ", ".join(
+                "?" * len(full)) if full else "")
+            if store.engine() == "postgres":
+                # Hosts claiming at once each get deliveries no other
+                # holds (SQLite's IMMEDIATE transaction already serialised
+                # them).
+                sql += " FOR UPDATE OF d SKIP LOCKED"
+            due = store.execute(sql, now, now, now, *full,
+                                limit * 8).fetchall()
             ids = []
             for delivery_id, endpoint_id in due:
                 if busy.get(endpoint_id, 0) >= self.per_endpoint:

@@ -12,6 +12,10 @@ class StrictString(fields.String):
         value = super()._deserialize(value, attr, data, **kwargs)
         if not value.strip():
             raise ValidationError("Must not be blank.")
+        if "\x00" in value:
+            # No database stores it as text (PostgreSQL refuses it), and
+            # no message needs it.
+            raise ValidationError("Must not contain NUL characters.")
         return value
 
 

@@ -1,5 +1,16 @@
-"""Shared fixtures: a real SQLite file, the Evolution sandbox on loopback."""
+"""Shared fixtures: a real database, the Evolution sandbox on loopback.
+
+The suite runs on a SQLite file per test by default.  With
+``GATEWAY_TEST_ENGINE=postgres`` every test gets a fresh PostgreSQL
+database instead (a copy of a migrated template) and a flushed Redis for
+its throttles.  The servers come from ``GATEWAY_TEST_POSTGRES_URL`` and
+``GATEWAY_TEST_REDIS_URL`` (``tests/services.py`` starts both), or are
+started here once per session when installed.  Where a test needs one
+that cannot be had, it is skipped, except under ``CI=true``, where it
+fails: CI proves the suite on the real servers.
+"""
 import datetime
+import itertools
 import os
 import socket
 import sys
@@ -16,6 +27,12 @@ import sandbox as sandbox_module  # noqa: E402
 import store  # noqa: E402
 from gateway import create_app  # noqa: E402
 
+import services  # noqa: E402
+
+TEST_ENGINE = os.environ.get("GATEWAY_TEST_ENGINE", "sqlite")
+if TEST_ENGINE not in ("sqlite", "postgres"):
+    raise RuntimeError("GATEWAY_TEST_ENGINE must be sqlite or postgres")
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 EVOLUTION_INSTANCE = "evo-support"
 EVOLUTION_TOKEN = "TOKEN-SUPPORT-1"
 PHONE = "+966501234567"
@@ -39,11 +56,150 @@ def sandbox():
     state.close()
 
 
+def unavailable(reason):
+    """Skip a test for a server this machine lacks; in CI, fail it."""
+    if IN_CI:
+        pytest.fail("%s (CI runs every test on the real servers)" % reason)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """The admin URL of a PostgreSQL server for this session."""
+    url = os.environ.get("GATEWAY_TEST_POSTGRES_URL")
+    if url:
+        yield url
+        return
+    try:
+        import psycopg2  # noqa: F401
+        server = services.start_postgres()
+    except (ImportError, RuntimeError) as exc:
+        unavailable("no PostgreSQL: %s" % exc)
+    yield server.url
+    server.stop()
+
+
+def _admin(server_url, statement):
+    import psycopg2
+    conn = psycopg2.connect(server_url)
+    try:
+        conn.autocommit = True
+        with conn.cursor() as cursor:
+            cursor.execute(statement)
+    finally:
+        conn.close()
+
+
+def _database_url(server_url, name):
+    return server_url.rsplit("/", 1)[0] + "/" + name
+
+
+@pytest.fixture(scope="session")
+def postgres_template(postgres_server):
+    """A database at today's schema, copied for each test (fast)."""
+    name = "gateway_template_%d" % os.getpid()
+    _admin(postgres_server, "DROP DATABASE IF EXISTS %s" % name)
+    _admin(postgres_server, "CREATE DATABASE %s" % name)
+    url = _database_url(postgres_server, name)
+    store.init_db(url)
+    store.close_pool()
+    yield name
+    store.close_pool()
+    _admin(postgres_server, "DROP DATABASE IF EXISTS %s WITH (FORCE)"
+           % name)
+
+
+_DATABASE_NUMBERS = itertools.count(1)
+
+
 @pytest.fixture
-def base_config(tmp_path, sandbox):
+def new_postgres_database(postgres_server):
+    """Make new, empty PostgreSQL databases; each is dropped after the
+    test.  Returns its URL."""
+    names = []
+
+    def make():
+        name = "gateway_empty_%d_%d" % (os.getpid(),
+                                        next(_DATABASE_NUMBERS))
+        _admin(postgres_server, "CREATE DATABASE %s" % name)
+        names.append(name)
+        return _database_url(postgres_server, name)
+    yield make
+    store.close_pool()
+    for name in names:
+        _admin(postgres_server, "DROP DATABASE IF EXISTS %s WITH (FORCE)"
+               % name)
+
+
+@pytest.fixture
+def empty_postgres_url(new_postgres_database):
+    """A new, empty PostgreSQL database, dropped after the test."""
+    return new_postgres_database()
+
+
+@pytest.fixture
+def postgres_url(postgres_server, postgres_template):
+    """A fresh PostgreSQL database at today's schema, for this test."""
+    name = "gateway_test_%d_%d" % (os.getpid(), next(_DATABASE_NUMBERS))
+    _admin(postgres_server, "CREATE DATABASE %s TEMPLATE %s STRATEGY "
+           "FILE_COPY" % (name, postgres_template))
+    yield _database_url(postgres_server, name)
+    # The test's apps and servers are gone; its pooled connections too.
+    store.close_pool()
+    _admin(postgres_server, "DROP DATABASE IF EXISTS %s WITH (FORCE)"
+           % name)
+
+
+@pytest.fixture(scope="session")
+def redis_server():
+    """The URL of a redis-server for this session."""
+    url = os.environ.get("GATEWAY_TEST_REDIS_URL")
+    if url:
+        yield url
+        return
+    try:
+        import redis  # noqa: F401
+        server = services.start_redis()
+    except (ImportError, RuntimeError) as exc:
+        unavailable("no Redis: %s" % exc)
+    yield server.url
+    server.stop()
+
+
+@pytest.fixture
+def redis_url(redis_server):
+    """The session's Redis, emptied for this test."""
+    import redis
+    client = redis.Redis.from_url(redis_server)
+    try:
+        client.flushall()
+    finally:
+        client.close()
+    return redis_server
+
+
+@pytest.fixture
+def database_url(request, tmp_path):
+    """This test's database: a SQLite file, or PostgreSQL when the suite
+    runs on it."""
+    if TEST_ENGINE == "postgres":
+        return request.getfixturevalue("postgres_url")
+    return "sqlite:///%s" % (tmp_path / "gateway.db")
+
+
+@pytest.fixture
+def ratelimit_url(request, tmp_path):
+    """This test's throttle storage: SQLite, or Redis with PostgreSQL."""
+    if TEST_ENGINE == "postgres":
+        return request.getfixturevalue("redis_url")
+    return "sqlite:///%s" % (tmp_path / "rl.db")
+
+
+@pytest.fixture
+def base_config(sandbox, database_url, ratelimit_url):
     return {
-        "DATABASE_URL": "sqlite:///%s" % (tmp_path / "gateway.db"),
-        "RATELIMIT_STORAGE_URI": "sqlite:///%s" % (tmp_path / "rl.db"),
+        "DATABASE_URL": database_url,
+        "RATELIMIT_STORAGE_URI": ratelimit_url,
         "EVOLUTION_URL": sandbox.url,
         "EVOLUTION_API_KEY": sandbox.state.api_key,
         "EVOLUTION_TIMEOUT": 2.0,
@@ -164,7 +320,7 @@ def serve_gateway(tmp_path, base_config):
             try:
                 if requests.get(url + "/healthz", timeout=1).ok:
                     return types.SimpleNamespace(url=url, proc=proc)
-            except requests.ConnectionError:
+            except requests.RequestException:
                 time.sleep(0.1)
         raise AssertionError("gateway serve did not come up")
     yield start

@@ -67,8 +67,10 @@ def test_migrated_schema_matches_the_live_models(tmp_path):
 
 def fill_pre_migration_database(path):
     """A database as the gateway made it before migrations, with a row in
-    every table; return {table: rows}."""
-    legacy = peewee.SqliteDatabase(path, pragmas={"foreign_keys": 1})
+    every table; return {table: rows}.  ``path``: a SQLite file, or a
+    database (``test_postgres_migrations`` passes PostgreSQL)."""
+    legacy = path if isinstance(path, peewee.Database) else \
+        peewee.SqliteDatabase(path, pragmas={"foreign_keys": 1})
     now = datetime.datetime(2026, 11, 20, 9, 30)
     with legacy.connection_context():
         with legacy.bind_ctx(INITIAL.TABLES, bind_refs=False,
