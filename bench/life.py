@@ -246,12 +246,14 @@ def pool_life(rounds):
 
 def receipts_at_saturation(gateway, db_path, instance, secret,
                            evolution_instance, spread, duration):
-    """wrk posts DELIVERY_ACKs for distinct seeded messages (ids
-    ``3EB0<n>``) to one instance; then the outbox drains."""
+    """wrk posts receipts for distinct seeded messages (ids ``3EB0<n>``)
+    to one instance; then the outbox drains.  PLAYED, the highest
+    status, so that messages the life rounds already took to READ still
+    move forward: every receipt is new and causes a delivery."""
     target = loadgen.Target(
         "/webhooks/evolution/%s/messages-update" % instance,
         {SECRET_HEADER: secret, "Content-Type": "application/json"},
-        receipt_body("3EB0%N%", evolution_instance, "DELIVERY_ACK"),
+        receipt_body("3EB0%N%", evolution_instance, "PLAYED"),
         spread=spread)
     meter = CpuMeter(gateway=gateway)
     started = time.monotonic()
