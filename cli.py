@@ -10,9 +10,9 @@ import logging
 import sys
 from urllib.parse import urlparse
 
-from peewee import IntegrityError
 
-import sending
+import cli_instances
+import identity
 import content_policy
 import migrate
 import store
@@ -27,11 +27,11 @@ from store import ApiKey
 from store import Customer
 from store import Delivery
 from store import Event
-from store import Instance
 from store import Suppression
 from store import WebhookEndpoint
 from store import db
 from store import utcnow
+from whatsapp_numbers import NumberError
 
 log = logging.getLogger("gateway")
 
@@ -82,13 +82,6 @@ def _get(model, ident, label):
     row = model.get_or_none(model.id == ident)
     if row is None:
         raise UsageError("no %s with id %s" % (label, ident))
-    return row
-
-
-def _get_instance(ref):
-    row = store.find_instance(ref)
-    if row is None:
-        raise UsageError("no instance %r" % ref)
     return row
 
 
@@ -166,40 +159,6 @@ def cmd_keys_list(args, settings):
             for k in ApiKey.select().order_by(ApiKey.id)])
 
 
-def cmd_instances_create(args, settings):
-    customer = _get(Customer, args.customer_id, "customer")
-    if args.name.isdigit():
-        raise UsageError("an instance name must not be all digits "
-                         "(instance_id may be an id or a name)")
-    try:
-        row = Instance.create(
-            customer=customer, name=args.name,
-            evolution_instance=args.evolution_instance or args.name,
-            evolution_token=args.evolution_token or "")
-    except IntegrityError:
-        raise UsageError("an instance named %r already exists" % args.name)
-    _print({"id": row.id, "name": row.name, "customer_id": customer.id})
-
-
-def cmd_instances_list(args, settings):
-    _print([store.instance_to_dict(i)
-            for i in Instance.select().order_by(Instance.id)])
-
-
-def cmd_instances_pause(args, settings):
-    row = _get_instance(args.instance)
-    Instance.update(paused=True, paused_reason=args.reason,
-                    paused_at=utcnow()).where(Instance.id == row.id).execute()
-    _print({"id": row.id, "name": row.name, "paused": True,
-            "reason": args.reason})
-
-
-def cmd_instances_resume(args, settings):
-    row = _get_instance(args.instance)
-    sending.resume_instance(row.id)
-    _print({"id": row.id, "name": row.name, "paused": False})
-
-
 def cmd_suppressions(args, settings):
     customer = _get(Customer, args.customer_id, "customer")
     if args.action == "list":
@@ -209,7 +168,7 @@ def cmd_suppressions(args, settings):
         return
     if args.phone is None:
         raise UsageError("suppressions %s needs a PHONE" % args.action)
-    phone = to_e164(args.phone)
+    phone = to_e164(identity.canonical_phone(args.phone) or args.phone)
     if phone is None:
         raise UsageError("%r is not a valid international phone number"
                          % args.phone)
@@ -236,11 +195,12 @@ def _endpoint_dict(endpoint):
 
 def _events(raw):
     events = [e.strip() for e in raw.split(",") if e.strip()]
-    unknown = sorted(set(events) - set(webhooks.EVENTS))
+    known = webhooks.EVENTS + store.EXTENSION_EVENTS
+    unknown = sorted(set(events) - set(known))
     if unknown:
         raise argparse.ArgumentTypeError(
             "unknown events %s; known: %s" % (
-                ",".join(unknown), ",".join(webhooks.EVENTS)))
+                ",".join(unknown), ",".join(known)))
     return ",".join(events)
 
 
@@ -318,24 +278,6 @@ def cmd_deliveries_replay(args, settings):
         ids=[args.delivery_id] if args.delivery_id else None,
         since=args.since)
     _print({"replayed": count})
-
-
-def cmd_instances_evolution_webhook(args, settings):
-    """Print the body to POST to Evolution's /webhook/set/{instance}."""
-    row = _get_instance(args.instance)
-    base = args.base_url.rstrip("/")
-    _print({
-        "evolution_url": "%s/webhook/set/%s" % (
-            settings.EVOLUTION_URL or "<GATEWAY_EVOLUTION_URL>",
-            row.evolution_instance),
-        "body": {"webhook": {
-            "enabled": True,
-            "url": "%s/webhooks/evolution/%s" % (base, row.name),
-            "byEvents": False, "base64": False,
-            "headers": {"X-Gateway-Secret": row.webhook_secret},
-            "events": ["MESSAGES_UPSERT", "MESSAGES_UPDATE", "SEND_MESSAGE",
-                       "CONNECTION_UPDATE", "QRCODE_UPDATED", "CALL",
-                       "GROUPS_UPSERT", "GROUP_PARTICIPANTS_UPDATE"]}}})
 
 
 def cmd_config(args, settings):
@@ -580,30 +522,7 @@ def build_parser():
     p.set_defaults(func=cmd_keys_revoke)
     keys.add_parser("list").set_defaults(func=cmd_keys_list)
 
-    instances = sub.add_parser("instances").add_subparsers(
-        dest="action", required=True, parser_class=_Parser)
-    p = instances.add_parser("create")
-    p.add_argument("customer_id", type=_positive_int)
-    p.add_argument("name")
-    p.add_argument("--evolution-instance")
-    p.add_argument("--evolution-token")
-    p.set_defaults(func=cmd_instances_create)
-    instances.add_parser("list").set_defaults(func=cmd_instances_list)
-    p = instances.add_parser("pause")
-    p.add_argument("instance")
-    p.add_argument("--reason", required=True)
-    p.set_defaults(func=cmd_instances_pause)
-    p = instances.add_parser("resume")
-    p.add_argument("instance")
-    p.set_defaults(func=cmd_instances_resume)
-
-    p = instances.add_parser(
-        "evolution-webhook",
-        help="print the Evolution webhook settings for an instance")
-    p.add_argument("instance")
-    p.add_argument("--base-url", type=_url, default="http://127.0.0.1:8000",
-                   help="where Evolution reaches this gateway")
-    p.set_defaults(func=cmd_instances_evolution_webhook)
+    cli_instances.add_instances_commands(sub, _Parser, _positive_int, _url)
 
     hooks = sub.add_parser("webhooks").add_subparsers(
         dest="action", required=True, parser_class=_Parser)
@@ -658,4 +577,7 @@ def main(argv=None):
         return 2
     except ConfigError as exc:
         print("gateway: %s" % exc, file=sys.stderr)
+        return 2
+    except NumberError as exc:
+        print("gateway: error: %s" % exc, file=sys.stderr)
         return 2

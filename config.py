@@ -141,6 +141,19 @@ SETTINGS = (
             "until WhatsApp took the message)."),
     Setting("EVOLUTION_CONNECT_TIMEOUT", _parse_positive_float, "3.05",
             "Connect timeout in seconds for Evolution calls."),
+    Setting("EVOLUTION_LINK_PREVIEW", _parse_bool, "false",
+            "Let Evolution build link previews (it then fetches every URL "
+            "in a message from its own host); off sends "
+            "`linkPreview: false`."),
+    Setting("PUBLIC_URL", _parse_http_url, "",
+            "Where Evolution reaches this gateway (e.g. "
+            "`https://gateway.example.com`): `instances create` points each "
+            "instance's Evolution webhook at "
+            "`<this>/webhooks/evolution/<name>`. Not needed with the "
+            "built-in sandbox."),
+    Setting("STATE_REFRESH_SECONDS", _parse_non_negative_int, "300",
+            "How often each instance's connection state is asked from "
+            "Evolution (0 turns the periodic refresh off)."),
     Setting("RATELIMIT_STORAGE_URI", _parse_storage_uri, "",
             "`limits` storage for throttles. Unset: a SQLite file next to "
             "the database, shared by every worker on the host; "
@@ -166,6 +179,9 @@ SETTINGS = (
             "Failed share of recent sends that pauses the instance."),
     Setting("BREAKER_OPT_OUT_RATE", _parse_fraction, "0.1",
             "Opt-outs per recent send that pause the instance."),
+    Setting("BREAKER_MIN_OPT_OUTS", _parse_positive_int, "5",
+            "Opt-outs an instance needs in the window before the opt-out "
+            "rate may pause it."),
     Setting("IDEMPOTENCY_TTL_HOURS", _parse_positive_int, "24",
             "How long an Idempotency-Key and its stored answer are kept."),
     Setting("MAX_MESSAGE_CHARS", _parse_positive_int, "4096",

@@ -1,4 +1,4 @@
-"""Client for Evolution API: send a text, read an instance's state.
+"""Client for Evolution API: send a text, run an instance's lifecycle.
 
 One ``EvolutionClient`` per process, over one ``requests.Session`` (pooled
 connections) with explicit connect and read timeouts on every call.  Every
@@ -6,10 +6,20 @@ failure becomes one ``EvolutionError`` whose ``reason`` is what the send API
 answers in ``details.reason`` and whose ``outcome`` says whether the
 message certainly did not go (``failed``) or may have gone (``unknown``),
 following the reference's section 8.1.
+
+Lifecycle calls (create, connect, state, logout, restart, delete, set and
+find the webhook, fetch instances) use the request and response shapes
+of Evolution 2.3.6 (``evolution-api.md`` section 4, ``evolution-audit.md``)
+and return plain dicts; their failures are ``EvolutionError`` with
+``reason`` ``instance_unavailable`` (404: Evolution does not have it) or
+``upstream_error``, and ``detail`` = Evolution's own message, readable.
 """
+import json
 import logging
 import threading
 import time
+
+from urllib.parse import quote
 
 import requests
 
@@ -49,8 +59,11 @@ class EvolutionClient:
     """Talks to one Evolution API server."""
 
     def __init__(self, base_url, api_key="", timeout=(3.05, 30.0),
-                 session=None):
+                 session=None, link_preview=False):
         self.base_url = base_url.rstrip("/")
+        # Off unless asked for: with a preview Evolution fetches every URL
+        # in a customer's text from its own host.
+        self.link_preview = bool(link_preview)
         self.api_key = api_key
         self.timeout = timeout
         self.session = session or requests.Session()
@@ -100,10 +113,12 @@ class EvolutionClient:
         """
         if self.major_version() == 1:
             body = {"number": number, "textMessage": {"text": text}}
+            body["options"] = {"linkPreview": self.link_preview}
             if delay:
-                body["options"] = {"delay": delay, "presence": "composing"}
+                body["options"].update(delay=delay, presence="composing")
         else:
-            body = {"number": number, "text": text}
+            body = {"number": number, "text": text,
+                    "linkPreview": self.link_preview}
             if delay:
                 body["delay"] = delay
         response = self._request("POST", "/message/sendText/" + instance,
@@ -131,6 +146,145 @@ class EvolutionClient:
             raise EvolutionError(INSTANCE_UNAVAILABLE, "failed", 404,
                                  "instance does not exist")
         raise EvolutionError(UPSTREAM_ERROR, "failed", response.status_code)
+
+    # -- instance lifecycle (section 4.3 of the reference)
+
+    def create_instance(self, name, token=None, qrcode=False, number=None,
+                        webhook=None):
+        """``POST /instance/create`` (global key); returns a dict with
+        ``name``, ``id``, ``token``, ``status`` and ``qrcode`` (a connect
+        dict, or None when not asked for)."""
+        body = {"instanceName": name, "integration": "WHATSAPP-BAILEYS",
+                "qrcode": bool(qrcode)}
+        if token:
+            body["token"] = token
+        if number:
+            body["number"] = number
+        if webhook:
+            body["webhook"] = {"url": webhook["url"],
+                               "byEvents": webhook.get("byEvents", False),
+                               "base64": webhook.get("base64", False),
+                               "headers": webhook.get("headers") or {},
+                               "events": list(webhook["events"])}
+        payload = self._lifecycle("POST", "/instance/create", "", body,
+                                  expect=(200, 201))
+        inner = payload.get("instance") if isinstance(payload, dict) else {}
+        inner = inner if isinstance(inner, dict) else {}
+        token = payload.get("hash")
+        if isinstance(token, dict):  # v1: {"apikey": ...} or {"jwt": ...}
+            token = token.get("apikey") or token.get("jwt")
+        qr = payload.get("qrcode")
+        return {"name": inner.get("instanceName") or name,
+                "id": inner.get("instanceId"),
+                "token": token if isinstance(token, str) else None,
+                "status": inner.get("status"),
+                "qrcode": read_qr(qr) if isinstance(qr, dict) and qr.get(
+                    "code") else None}
+
+    def connect(self, name, token="", number=None):
+        """``GET /instance/connect/{name}[?number=]``.
+
+        Returns ``{"state", "code", "base64", "pairing_code", "count"}``;
+        ``state`` is ``open`` when the instance is already connected
+        (Evolution then answers its connectionState body), else
+        ``connecting``.
+        """
+        path = "/instance/connect/" + quote(name, safe="")
+        if number:
+            path += "?number=" + quote(str(number), safe="")
+        payload = self._lifecycle("GET", path, token)
+        if not isinstance(payload, dict):
+            raise EvolutionError(UPSTREAM_ERROR, "failed", 200,
+                                 "unreadable connect answer")
+        if payload.get("error") is True:
+            # connectToWhatsapp's failures come back as 200.
+            raise EvolutionError(UPSTREAM_ERROR, "failed", 200,
+                                 str(payload.get("message") or "error"))
+        if isinstance(payload.get("instance"), dict):
+            inner = payload["instance"]
+            state = inner.get("state") or inner.get("status") or "unknown"
+            qr = payload.get("qrcode")
+            result = read_qr(qr) if isinstance(qr, dict) else read_qr({})
+            result["state"] = state
+            return result
+        result = read_qr(payload)
+        result["state"] = "connecting"
+        return result
+
+    def logout(self, name, token=""):
+        """``DELETE /instance/logout/{name}``."""
+        return self._lifecycle("DELETE", "/instance/logout/"
+                               + quote(name, safe=""), token)
+
+    def restart(self, name, token=""):
+        """``POST /instance/restart/{name}``."""
+        payload = self._lifecycle("POST", "/instance/restart/"
+                                  + quote(name, safe=""), token)
+        if isinstance(payload, dict) and payload.get("error") is True:
+            # restartInstance answers its failures as 200.
+            raise EvolutionError(UPSTREAM_ERROR, "failed", 200, str(
+                payload.get("message") or "restart failed"))
+        return payload
+
+    def delete_instance(self, name, token=""):
+        """``DELETE /instance/delete/{name}``."""
+        return self._lifecycle("DELETE", "/instance/delete/"
+                               + quote(name, safe=""), token)
+
+    def set_webhook(self, name, token, url, headers, events,
+                    by_events=False):
+        """``POST /webhook/set/{name}``; returns the stored row."""
+        if self.major_version() == 1:
+            body = {"url": url, "enabled": True, "events": list(events),
+                    "webhook_by_events": by_events, "webhook_base64": False}
+        else:
+            body = {"webhook": {"enabled": True, "url": url,
+                                "byEvents": by_events, "base64": False,
+                                "headers": dict(headers or {}),
+                                "events": list(events)}}
+        return self._lifecycle("POST", "/webhook/set/"
+                               + quote(name, safe=""), token, body,
+                               expect=(200, 201))
+
+    def find_webhook(self, name, token=""):
+        """``GET /webhook/find/{name}``: the stored row, or None."""
+        return self._lifecycle("GET", "/webhook/find/"
+                               + quote(name, safe=""), token)
+
+    def fetch_instance(self, name):
+        """The ``fetchInstances`` record of ``name`` (global key), or None.
+
+        v2 records carry ``token``, ``connectionStatus``, ``ownerJid``.
+        """
+        try:
+            payload = self._lifecycle(
+                "GET", "/instance/fetchInstances?instanceName="
+                + quote(name, safe=""), "")
+        except EvolutionError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        records = payload if isinstance(payload, list) else [payload]
+        for record in records:
+            if not isinstance(record, dict):
+                continue
+            inner = record.get("instance")
+            if isinstance(inner, dict):  # v1
+                record = dict(inner, name=inner.get("instanceName"))
+            if record.get("name") == name:
+                return record
+        return None
+
+    def _lifecycle(self, method, path, token, body=None, expect=(200,)):
+        """One lifecycle call: its JSON on success, else EvolutionError."""
+        response = self._request(method, path, token, body)
+        payload = _json_or_none(response)
+        if response.status_code in expect:
+            return payload
+        reason = INSTANCE_UNAVAILABLE if response.status_code == 404 \
+            else UPSTREAM_ERROR
+        raise EvolutionError(reason, "failed", response.status_code,
+                             describe_error(payload, response))
 
     def _request(self, method, path, token, body=None):
         url = self.base_url + path
@@ -189,6 +343,39 @@ def classify_send_error(response):
                               "instance not connected")
     # A catch-all 400/500 does not prove the message was not sent.
     return EvolutionError(UPSTREAM_ERROR, "unknown", status)
+
+
+def read_qr(payload):
+    """Evolution's qrCode object as ``{code, base64, pairing_code, count}``."""
+    def text(key):
+        value = payload.get(key)
+        return value if isinstance(value, str) and value else None
+    count = payload.get("count")
+    return {"code": text("code"), "base64": text("base64"),
+            "pairing_code": text("pairingCode"),
+            "count": count if isinstance(count, int) else None}
+
+
+def describe_error(payload, response):
+    """Evolution's error message as one readable line."""
+    message = None
+    if isinstance(payload, dict):
+        inner = payload.get("response")
+        message = inner.get("message") if isinstance(inner, dict) else \
+            payload.get("message")
+    parts = []
+    pending = [message]
+    while pending:  # message may be "x", ["x"], [["x", "y"]] or [{...}]
+        item = pending.pop(0)
+        if isinstance(item, list):
+            pending[:0] = item
+        elif isinstance(item, dict):
+            parts.append(json.dumps(item, sort_keys=True))
+        elif item is not None:
+            parts.append(str(item))
+    text = "; ".join(parts) or (response.reason or "no message")
+    return "Evolution answered HTTP %d: %s" % (
+        response.status_code, text[:300])
 
 
 def _json_or_none(response):

@@ -30,6 +30,7 @@ import sending
 import store
 import threecx
 import webhooks
+import whatsapp_numbers
 from config import load_settings
 from errors import ApiError
 from evolution_client import EvolutionClient
@@ -100,10 +101,16 @@ def create_app(config=None):
             schedule=settings.WEBHOOK_RETRY_SCHEDULE,
             allow_private=settings.WEBHOOK_ALLOW_PRIVATE,
             housekeeping=make_housekeeping(settings)).start()
+    numbers = whatsapp_numbers.NumberService(settings, evolution)
+    refresher = None
+    if settings.WEBHOOK_DISPATCH and settings.STATE_REFRESH_SECONDS:
+        refresher = whatsapp_numbers.StateRefresher(
+            numbers, settings.STATE_REFRESH_SECONDS).start()
     app.extensions["gateway"] = {
         "settings": settings, "evolution": evolution, "sender": sender,
         "limiter": limiter, "db_path": db_path, "dispatcher": dispatcher,
-        "sandbox": sandbox_state,
+        "sandbox": sandbox_state, "numbers": numbers,
+        "refresher": refresher,
     }
     register_hooks(app)
     register_routes(app)
@@ -124,7 +131,8 @@ def build_evolution_client(settings, sandbox_state=None):
     timeout = (settings.EVOLUTION_CONNECT_TIMEOUT, settings.EVOLUTION_TIMEOUT)
     if sandbox_state is None:
         return EvolutionClient(settings.EVOLUTION_URL,
-                               settings.EVOLUTION_API_KEY, timeout)
+                               settings.EVOLUTION_API_KEY, timeout,
+                               link_preview=settings.EVOLUTION_LINK_PREVIEW)
     # The sandbox answers inside this process through a transport adapter:
     # no socket, no second server, and a sync worker never waits on
     # itself (calling its own port over HTTP would deadlock under load).
@@ -132,7 +140,8 @@ def build_evolution_client(settings, sandbox_state=None):
     session.mount(SANDBOX_URL, sandbox.WSGIAdapter(
         sandbox.create_sandbox_app(sandbox_state)))
     return EvolutionClient(SANDBOX_URL, sandbox_state.api_key, timeout,
-                           session)
+                           session,
+                           link_preview=settings.EVOLUTION_LINK_PREVIEW)
 
 
 def make_embedded_delivery(sender):

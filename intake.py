@@ -2,16 +2,29 @@
 
 Evolution posts each instance's events to
 ``POST /webhooks/evolution/<instance>`` (with ``byEvents`` on, a suffix such
-as ``/messages-upsert`` is appended, which is accepted and ignored).  The
-instance is authenticated by its webhook secret, sent back by Evolution
-either as the custom header ``X-Gateway-Secret`` or as the HS256 key of the
-bearer JWT Evolution 2.3+ sends when the header ``jwt_key`` is configured.
+as ``/messages-upsert`` is appended, which is accepted and ignored; a
+trailing slash, and the double slash it gives with ``byEvents``, work
+too).  The instance is authenticated by its webhook secret, sent back by
+Evolution either as the custom header ``X-Gateway-Secret`` or as the HS256
+key of the bearer JWT Evolution 2.3+ sends when the header ``jwt_key`` is
+configured (its ``iat``/``exp`` are checked with ``JWT_LEEWAY`` seconds of
+clock skew allowed: a 401 is never retried by Evolution, so a strict
+check would lose every event of a server whose clock runs ahead).
+
+Identity: every LID <-> phone pair an event reveals is remembered for the
+customer (``store.LidPair``); an event from a LID-only contact whose pair
+is known is treated as coming from that phone (``from``, suppression,
+window), otherwise it is delivered with the LID JID in ``from``.  A
+message opens its conversation window from its own timestamp, not its
+arrival.
 
 Everything an event causes (customer events and their deliveries, opt-out
 suppressions, conversation windows, status ranks, the raw event itself)
 is written in one transaction before the 2xx, so an acknowledged event is
 never lost; a duplicate or a stale status emits nothing.
 """
+import dataclasses
+import datetime
 import hmac
 import json
 import logging
@@ -27,13 +40,17 @@ from peewee import OperationalError
 import normalizer
 import store
 from errors import ApiError
+from store import ConversationWindow
 from store import Instance
 from store import Suppression
 from store import db
 from store import find_instance
 from store import open_window
+from store import phone_for_lid
+from store import remember_lid
+from store import utcnow
 from webhooks import emit_event
-from webhooks import log_id_for
+from webhooks import log_row_for
 
 log = logging.getLogger(__name__)
 
@@ -46,10 +63,17 @@ CONNECTION_STATES = {"instance.connected": "open",
                      "instance.connection_updated": "connecting"}
 RECEIPT_EVENTS = ("message.delivered", "message.read",
                   "message.status_updated")
+JWT_LEEWAY = 120  # seconds of clock skew allowed on iat / exp
+GONE_STATES = {"instance.logged_out": "close",
+               "instance.removed": "not_found"}
 
 
-@bp.post("/webhooks/evolution/<ref>")
-@bp.post("/webhooks/evolution/<ref>/<path:suffix>")
+@bp.post("/webhooks/evolution/<ref>", merge_slashes=False)
+@bp.post("/webhooks/evolution/<ref>/", merge_slashes=False)
+@bp.post("/webhooks/evolution/<ref>/<path:suffix>", merge_slashes=False)
+# byEvents appends "/<event>" to the stored URL verbatim: a stored
+# trailing slash gives "//messages-upsert".
+@bp.post("/webhooks/evolution/<ref>//<path:suffix>", merge_slashes=False)
 def receive_evolution_webhook(ref, suffix=None):
     """Take one Evolution webhook for instance ``ref`` (id or name)."""
     request.max_content_length = MAX_INTAKE_BYTES
@@ -84,7 +108,7 @@ def authenticate_instance(ref):
                 # key length is Evolution's operator's choice, not ours.
                 warnings.simplefilter("ignore")
                 jwt.decode(token.strip(), instance.webhook_secret,
-                           algorithms=["HS256"],
+                           algorithms=["HS256"], leeway=JWT_LEEWAY,
                            options={"require": ["exp", "iat"]})
             return instance
         except jwt.PyJWTError:
@@ -146,25 +170,76 @@ def process_envelope(instance, envelope):
         if not mark_seen(event.dedupe_key):
             continue
         new = True
+        for lid, phone in event.pairs:
+            learn_pair(instance.customer_id, lid, phone)
         if event.event in RECEIPT_EVENTS and not advance_status(
                 instance, event):
             continue
         payload = dict(event.payload)
         if event.message_id and event.event in RECEIPT_EVENTS:
-            log_id = log_id_for(instance.id, event.message_id)
-            if log_id:
+            row = log_row_for(instance.id, event.message_id)
+            if row:
+                log_id, sent_to = row
                 payload["log_id"] = log_id
-        emitted += emit_event(instance.customer_id, instance, event.event,
-                              payload) or 0
+                if event.lid and sent_to:
+                    # A receipt from the LID of a number we sent to.
+                    learn_pair(instance.customer_id, event.lid, sent_to)
+        event = resolve_lid(instance, event, payload)
+        if event.event in GONE_STATES:
+            set_state(instance, GONE_STATES[event.event])
+            continue
+        if event.event not in normalizer.INTERNAL_EVENTS:
+            emitted += emit_event(instance.customer_id, instance,
+                                  event.event, payload) or 0
         if event.event in CONNECTION_STATES:
-            Instance.update(
-                connection_state=CONNECTION_STATES[event.event]).where(
-                Instance.id == instance.id).execute()
-        if event.event == "message.received" and event.phone:
+            set_state(instance, CONNECTION_STATES[event.event])
+        if event.event == "message.received" and (event.phone or event.lid):
             count, opted = handle_inbound(instance, event)
             emitted += count
             opted_out = opted_out or opted
     return ("processed" if new else "duplicate"), emitted, opted_out
+
+
+def learn_pair(customer_id, lid, phone):
+    """Remember that ``lid`` is ``phone``; what the LID did while its
+    phone was unknown (an opt-out, an open window) now holds for the
+    phone too."""
+    if phone_for_lid(customer_id, lid) == phone:
+        return
+    remember_lid(customer_id, lid, phone)
+    opted_out = Suppression.select(Suppression.instance).where(
+        (Suppression.customer == customer_id) & (Suppression.phone == lid)
+        & (Suppression.reason == "opt_out")).first()
+    if opted_out is not None:
+        Suppression.insert(customer=customer_id, phone=phone,
+                           reason="opt_out",
+                           instance=opted_out.instance_id
+                           ).on_conflict_ignore().execute()
+    window = ConversationWindow.select().where(
+        (ConversationWindow.customer == customer_id)
+        & (ConversationWindow.phone == lid)).first()
+    if window is not None:
+        open_window(customer_id, phone, at=window.last_inbound_at)
+
+
+def set_state(instance, state):
+    Instance.update(connection_state=state).where(
+        Instance.id == instance.id).execute()
+
+
+def resolve_lid(instance, event, payload):
+    """A LID-only counterpart whose phone is known becomes that phone."""
+    if event.phone or not event.lid:
+        return event
+    phone = phone_for_lid(instance.customer_id, event.lid)
+    if phone is None:
+        return event  # delivered as is: ``from`` holds the LID JID
+    for name in ("from", "conversation_id"):
+        if name in payload:
+            payload[name] = phone
+    event.payload.update({k: payload[k] for k in ("from", "conversation_id")
+                          if k in payload})
+    return dataclasses.replace(event, phone=phone)
 
 
 def mark_seen(key):
@@ -185,13 +260,24 @@ def advance_status(instance, event):
 def handle_inbound(instance, event):
     """Open the number's window; act on STOP / START keywords.
 
-    Returns ``(events emitted, whether the sender just opted out)``.
+    Keyed on the sender's canonical phone, or on its LID (``...@lid``)
+    while its phone is unknown: ``learn_pair`` carries both over to the
+    phone once it is learned.  Returns ``(events emitted, whether the
+    sender just opted out)``.
     """
-    open_window(instance.customer_id, event.phone)
+    who = event.phone or event.lid
+    # From the message's own time: a late or backlog message must not
+    # open a fresh 24 hours (never later than now, whatever its clock).
+    now = utcnow()
+    at = now
+    if event.occurred_at is not None:
+        at = min(now, event.occurred_at.astimezone(
+            datetime.timezone.utc).replace(tzinfo=None))
+    open_window(instance.customer_id, who, at=at)
     keyword = normalizer.classify_keyword(event.text or "")
     if keyword == "opt_out":
         created = list(Suppression.insert(
-            customer=instance.customer_id, phone=event.phone,
+            customer=instance.customer_id, phone=who,
             reason="opt_out", instance=instance.id)
             .on_conflict_ignore().returning(Suppression.id).execute())
         if not created:
@@ -199,7 +285,7 @@ def handle_inbound(instance, event):
         log.info("instance=%s: recipient opted out", instance.id)
         payload = {k: event.payload[k] for k in (
             "instance_id", "instance_name", "timestamp")}
-        payload.update({"from": event.phone,
+        payload.update({"from": event.payload.get("from") or who,
                         "reason": "recipient_requested_stop",
                         "message_text": (event.text or "").strip()[:40]})
         return emit_event(instance.customer_id, instance,
@@ -208,6 +294,6 @@ def handle_inbound(instance, event):
         # Only an opt-out the recipient made is theirs to lift.
         Suppression.delete().where(
             (Suppression.customer == instance.customer_id)
-            & (Suppression.phone == event.phone)
+            & (Suppression.phone == who)
             & (Suppression.reason == "opt_out")).execute()
     return 0, False

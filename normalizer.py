@@ -28,10 +28,18 @@ connection.update           open -> instance.connected "connected";
                             "refused"; connecting ->
                             instance.connection_updated "connecting"
 qrcode.updated              instance.qr_updated (qr_available only; the
-                            contract has no field for the image or code)
+                            contract has no field for the image or code);
+                            the QR-limit body ({message, statusCode}, no
+                            QR) -> nothing: the connection.update
+                            "refused" that follows says it
 call                        offer/ringing -> call.received; timeout/reject
-                            -> call.missed; accept, terminate, ... ->
-                            nothing
+                            -> call.missed; terminate -> call.missed
+                            unless the call was accepted (accept emits
+                            nothing but takes call.missed's dedupe key,
+                            so a later terminate is a duplicate)
+logout.instance,            internal events (not sent to customers) that
+remove.instance,            keep the stored connection state true
+instance.delete
 groups.upsert,              group.updated (group_id), one per group
 groups.update,
 group-participants.update
@@ -43,10 +51,14 @@ anything else               nothing: chats.* carry no fact of their own
                             (status@broadcast) and newsletters are skipped
 ==========================  =============================================
 
-``from`` / ``conversation_id`` hold the counterpart's E.164 number when it
-is known and the raw JID (e.g. ``...@lid``) otherwise, so a LID-only
-contact is never dropped.  ``timestamp`` is the message or call time when
-the payload carries one, else ``received_at``; the envelope ``date_time``
+``from`` / ``conversation_id`` hold the counterpart's canonical E.164
+number (``identity.canonical_phone``: Brazil with its ninth digit, Mexico
+without the 1) when the payload carries it, and the raw JID (e.g.
+``...@lid``) otherwise, so a LID-only contact is never dropped; the intake
+then replaces a LID by the phone it learned for it, if any.  Every
+LID <-> phone pair a payload reveals is returned in ``pairs``.
+``timestamp`` is the message or call time when the payload carries one,
+else ``received_at``; the envelope ``date_time``
 is never used because Evolution prints local time with a fake ``Z``.
 """
 from __future__ import annotations
@@ -61,6 +73,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, NamedTuple
 
 import phonenumbers
+
+import identity
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +102,11 @@ _CONNECTION_EVENTS = {
 _CALL_EVENTS = {
     "offer": "call.received", "ringing": "call.received",
     "timeout": "call.missed", "reject": "call.missed",
+    "terminate": "call.missed", "accept": "call.answered",
 }
+# Events that act inside the gateway but are never sent to customers.
+INTERNAL_EVENTS = ("call.answered", "instance.logged_out",
+                   "instance.removed")
 # Containers whose real content sits one level down in ``.message``.
 _WRAPPERS = ("ephemeralMessage", "viewOnceMessage", "viewOnceMessageV2",
              "viewOnceMessageV2Extension", "documentWithCaptionMessage")
@@ -112,6 +130,9 @@ class CustomerEvent:
     status_rank: int | None = None
     phone: str | None = None
     text: str | None = None
+    lid: str | None = None  # the counterpart's LID when no phone is known
+    pairs: tuple = ()  # (lid, canonical phone) pairs the payload reveals
+    occurred_at: dt.datetime | None = None  # the fact's own time, if given
 
 
 class _Context(NamedTuple):
@@ -155,7 +176,10 @@ def build_events(envelope: Any, instance_id: str, instance_name: str,
     ctx = _Context(str(instance_id), str(instance_name), received_at, name,
                    envelope.get("date_time"))
     events = []
-    for item in _items(envelope.get("data")):
+    items = _items(envelope.get("data"))
+    if not items and name in _DATA_OPTIONAL:
+        items = [{}]
+    for item in items:
         events.extend(handler(ctx, item))
     return events
 
@@ -172,12 +196,16 @@ def map_message_upsert(ctx: _Context, item: dict) -> list[CustomerEvent]:
     dedupe = _dedupe_key(ctx, item, msg_id)
     when = parse_epoch(item.get("messageTimestamp")) or ctx.received_at
     is_group = jid.endswith("@g.us")
+    pairs = tuple(identity.pairs_in_key(key))
+    stamped = parse_epoch(item.get("messageTimestamp"))
     if key.get("fromMe") is True:
         phone = None if is_group else find_phone(
             key, "remoteJidAlt", "senderPn", "remoteJid")
         body = {"conversation_id": phone or jid}
         return [_event(ctx, "conversation.updated", when, body, dedupe,
-                       msg_id, phone=phone)]
+                       msg_id, phone=phone, pairs=pairs,
+                       lid=None if phone or is_group else identity.lid_of(
+                           jid))]
     message = unwrap_message(item.get("message"))
     text = extract_text(message)
     if is_group:
@@ -186,12 +214,15 @@ def map_message_upsert(ctx: _Context, item: dict) -> list[CustomerEvent]:
         body = {"group_id": jid}
         sender = phone or _text(key.get("participant"))
         event = "group.message_received"
+        lid = None if phone else identity.lid_of(_text(key.get(
+            "participant")))
     else:
         phone = find_phone(key, "remoteJidAlt", "senderPn", "remoteJid")
         body = {"message_text": text or "",
                 "message_type": classify_message_type(message)}
         sender = phone or jid
         event = "message.received"
+        lid = None if phone else identity.lid_of(jid)
     if sender:
         body["from"] = sender
     if text is not None and is_group:
@@ -199,7 +230,7 @@ def map_message_upsert(ctx: _Context, item: dict) -> list[CustomerEvent]:
     if msg_id:
         body["external_message_id"] = msg_id
     return [_event(ctx, event, when, body, dedupe, msg_id, phone=phone,
-                   text=text)]
+                   text=text, lid=lid, pairs=pairs, occurred_at=stamped)]
 
 
 def map_message_update(ctx: _Context, item: dict) -> list[CustomerEvent]:
@@ -226,7 +257,10 @@ def map_message_update(ctx: _Context, item: dict) -> list[CustomerEvent]:
     when = parse_epoch(item.get("datetime")) or ctx.received_at
     dedupe = f"{ctx.instance_id}:{ctx.evolution_event}:{msg_id}:{status}"
     return [_event(ctx, event, when, body, dedupe, msg_id,
-                   status_rank=STATUS_RANKS.get(status), phone=phone)]
+                   status_rank=STATUS_RANKS.get(status), phone=phone,
+                   lid=None if phone else identity.lid_of(
+                       _text(item.get("remoteJid"))),
+                   pairs=tuple(identity.pairs_in_key(item)))]
 
 
 def map_connection_update(ctx: _Context, item: dict) -> list[CustomerEvent]:
@@ -246,6 +280,10 @@ def map_qrcode_update(ctx: _Context, item: dict) -> list[CustomerEvent]:
                                               dict) else {}
     code = _text(qrcode.get("code"))
     available = bool(code or _text(qrcode.get("base64")))
+    if not available:
+        # The QR-limit body {message, statusCode} carries no QR; the
+        # connection.update "refused" that follows reports it.
+        return []
     # Hash the code: the key must stay stable without storing the secret.
     ident = hashlib.sha256(code.encode()).hexdigest()[:20] if code else None
     return [_event(ctx, "instance.qr_updated", ctx.received_at,
@@ -265,11 +303,24 @@ def map_call(ctx: _Context, item: dict) -> list[CustomerEvent]:
     body = {"call_status": status}
     if phone or raw_from:
         body["from"] = phone or raw_from
-    # offer and ringing are the same fact for a customer: one key.
-    ident = f"{call_id}:{event}" if call_id else None
+    # offer and ringing are the same fact for a customer: one key; and
+    # an accept takes call.missed's key, so its terminate is no miss.
+    keyed = "call.missed" if event == "call.answered" else event
+    ident = f"{call_id}:{keyed}" if call_id else None
+    if call_id is None and event == "call.answered":
+        return []
     when = parse_iso(item.get("date")) or ctx.received_at
     return [_event(ctx, event, when, body, _dedupe_key(ctx, item, ident),
-                   phone=phone)]
+                   phone=phone, lid=None if phone else identity.lid_of(
+                       raw_from))]
+
+
+def map_instance_gone(ctx: _Context, item: dict) -> list[CustomerEvent]:
+    """logout.instance / remove.instance / instance.delete: internal."""
+    event = ("instance.logged_out" if ctx.evolution_event
+             == "logout.instance" else "instance.removed")
+    return [_event(ctx, event, ctx.received_at, {},
+                   _dedupe_key(ctx, item, None))]
 
 
 def map_group_update(ctx: _Context, item: dict) -> list[CustomerEvent]:
@@ -292,7 +343,12 @@ _HANDLERS: dict[str, Callable[[_Context, dict], list[CustomerEvent]]] = {
     "groups.upsert": map_group_update,
     "groups.update": map_group_update,
     "group.participants.update": map_group_update,
+    "logout.instance": map_instance_gone,
+    "remove.instance": map_instance_gone,
+    "instance.delete": map_instance_gone,
 }
+# Events whose ``data`` is null in Evolution (5.3).
+_DATA_OPTIONAL = ("logout.instance", "remove.instance", "instance.delete")
 
 
 def unwrap_message(message: Any) -> dict:
@@ -342,7 +398,7 @@ def find_phone(source: dict, *fields: str) -> str | None:
 
 
 def jid_to_e164(jid: str | None) -> str | None:
-    """Turn ``5511...[:device]@s.whatsapp.net`` into ``+5511...``.
+    """Turn ``5511...[:device]@s.whatsapp.net`` into canonical ``+5511...``.
 
     LIDs, groups and anything that is not a plausible number give None.
     """
@@ -354,6 +410,7 @@ def jid_to_e164(jid: str | None) -> str | None:
     digits = user.split(":")[0].strip().lstrip("+")
     if not (digits.isascii() and digits.isdigit() and 7 <= len(digits) <= 15):
         return None
+    digits = identity.canonical_digits(digits)
     try:
         number = phonenumbers.parse("+" + digits)
     except phonenumbers.NumberParseException:
@@ -400,13 +457,15 @@ def parse_iso(value: Any) -> dt.datetime | None:
 def _event(ctx: _Context, event: str, when: dt.datetime, body: dict,
            dedupe_key: str, message_id: str | None = None, *,
            status_rank: int | None = None, phone: str | None = None,
-           text: str | None = None) -> CustomerEvent:
+           text: str | None = None, lid: str | None = None,
+           pairs: tuple = (), occurred_at: dt.datetime | None = None
+           ) -> CustomerEvent:
     stamp = when.astimezone(dt.timezone.utc).isoformat()
     payload = {"event": event, "instance_id": ctx.instance_id,
                "instance_name": ctx.instance_name,
                "timestamp": stamp.replace("+00:00", "Z"), **body}
     return CustomerEvent(event, payload, dedupe_key, message_id, status_rank,
-                         phone, text)
+                         phone, text, lid, pairs, occurred_at)
 
 
 def _dedupe_key(ctx: _Context, item: dict, ident: str | None) -> str:

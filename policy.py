@@ -187,20 +187,21 @@ def ratelimit_headers(quotas, now):
 
 
 def check_breaker(sends, failures, opt_outs, min_sends, failure_rate,
-                  opt_out_rate):
+                  opt_out_rate, min_opt_outs=1):
     """Return why an instance should be paused, or None.
 
     ``sends`` counts the recent completed sends looked at, ``failures`` how
     many of them failed, ``opt_outs`` how many recipients opted out over
     the same stretch.  Too few sends never trip the breaker: one bad send
-    of three is noise, not a pattern.
+    of three is noise, not a pattern; likewise fewer than ``min_opt_outs``
+    opt-outs (two STOPs in twenty sends must not pause a clinic).
     """
     if sends < min_sends:
         return None
     if failures / sends >= failure_rate:
         return ("automatic: %d of the last %d sends failed"
                 % (failures, sends))
-    if opt_outs / sends >= opt_out_rate:
+    if opt_outs >= min_opt_outs and opt_outs / sends >= opt_out_rate:
         return ("automatic: %d opt-outs over the last %d sends"
                 % (opt_outs, sends))
     return None

@@ -1,4 +1,4 @@
-"""Local stand-in for Evolution API v2 (2.3.6 response shapes).
+"""Local stand-in for Evolution API v2 (2.3.6): state and Evolution routes.
 
 Used two ways:
 
@@ -6,52 +6,76 @@ Used two ways:
   Session for a fake base URL (e.g. ``http://evolution.sandbox``), so the
   zero-config default needs no socket and no second process;
 * standalone: :func:`run_sandbox` / :func:`start_sandbox_thread` serve the
-  same app over real HTTP for tests and demos.
+  same app over real HTTP for tests and demos (``gateway sandbox``).
 
 Shapes, status codes and guard order follow
-``/work/shared/reference/evolution-api.md`` (sections 1-6, checklist 8.2).
-Deliberate simplifications are marked "Sandbox:" in comments.
+``/work/shared/reference/evolution-api.md`` (sections 1-6, checklist 8.2)
+and ``evolution-audit.md``.  Deliberate simplifications are marked
+"Sandbox:" in comments.
 
-Routes that have no Evolution equivalent live under ``/_sandbox/`` and are
-guarded by the global API key (see :func:`register_control_routes`).
+Instances are created by API as in real Evolution: ``POST /instance/create``
+gives an instance in state ``close``; ``GET /instance/connect/<name>`` starts
+a session and answers its QR (``{pairingCode, code, base64, count}``);
+``POST /_sandbox/scan/<name>`` plays the phone scanning it.  With
+``auto_create`` (tests, the embedded default) an unknown instance named in a
+request is created already connected.
 
-Webhook delivery hook: ``config["deliver"] = fn(url, headers, body)`` where
-``url`` is the target (by-events suffix included), ``headers`` a dict of
-str, ``body`` the JSON bytes.  Return the HTTP status (``None`` counts as
-200); raise to signal a failed attempt (it is retried).  ``fn`` is called
-from the sandbox's background webhook thread, never from the request.
+Five modules along its seams: this one (state + Evolution routes),
+``sandbox_control`` (the ``/_sandbox/`` routes, global key only),
+``sandbox_webhooks`` (envelopes and delivery), ``sandbox_shapes``
+(validation and response bodies) and ``sandbox_http`` (the in-process
+adapter and the real server).  Webhook delivery hook:
+``config["deliver"] = fn(url, headers, body)`` returns the HTTP status
+(``None`` counts as 200) or raises for a failed attempt (retried); it is
+called from the background webhook thread, never from the request.
 """
 
-import base64
-import datetime
-import io
+import collections
 import json
 import logging
-import queue
-import re
 import secrets
 import threading
 import time
 import uuid
-from urllib.parse import urlsplit
 
-import requests
 from flask import Flask, Response, request
-from jwt.algorithms import HMACAlgorithm
-from requests.adapters import BaseAdapter
-from requests.structures import CaseInsensitiveDict
-from requests.utils import get_encoding_from_headers
 from werkzeug.exceptions import HTTPException
-from werkzeug.http import HTTP_STATUS_CODES
-from werkzeug.serving import make_server
-from werkzeug.test import EnvironBuilder, run_wsgi_app
+
+import sandbox_webhooks
+from sandbox_http import DEADLINE_KEY
+from sandbox_shapes import ALL_EVENTS
+from sandbox_shapes import create_jid
+from sandbox_shapes import describe_qr
+from sandbox_shapes import digits_of
+from sandbox_shapes import make_error
+from sandbox_shapes import make_json
+from sandbox_shapes import new_qr
+from sandbox_shapes import now_iso
+from sandbox_shapes import build_sent_message
+from sandbox_shapes import describe_created
+from sandbox_shapes import describe_instance_v1
+from sandbox_shapes import describe_instance_v2
+from sandbox_shapes import describe_webhook_v1
+from sandbox_shapes import describe_webhook_v2
+from sandbox_shapes import node_json_error
+from sandbox_shapes import validate_send_text_v1
+from sandbox_shapes import validate_send_text_v2
+from sandbox_shapes import validate_webhook
+
+# The names other modules and tests use, wherever they now live.
+from sandbox_http import WSGIAdapter  # noqa: F401,E402
+from sandbox_http import main  # noqa: F401
+from sandbox_http import run_sandbox  # noqa: F401
+from sandbox_http import start_sandbox_thread  # noqa: F401
+from sandbox_webhooks import ACK_STEPS  # noqa: F401
+from sandbox_webhooks import build_webhook_headers  # noqa: F401
+from sandbox_webhooks import event_key  # noqa: F401
+from sandbox_webhooks import local_iso_with_z  # noqa: F401
+from sandbox_webhooks import sign_hs256  # noqa: F401
 
 log = logging.getLogger(__name__)
 
 DEFAULT_API_KEY = "BQYHJGJHJ"  # Evolution's own default AUTHENTICATION_API_KEY
-# environ key: {"at": monotonic read deadline, "hit": bool}.  A dict, so
-# the flag survives run_wsgi_app's shallow copy of the environ.
-DEADLINE_KEY = "sandbox.deadline"
 
 DEFAULT_CONFIG = {
     "version": "2.3.6",  # "1.8.6" switches sendText to the v1 body/shape
@@ -60,7 +84,11 @@ DEFAULT_CONFIG = {
     "max_delay_s": 5.0,  # Sandbox: sendText `delay` is capped here
     "ack_delay_s": 0.05,  # between messages.update steps; None = off
     "call_timeout_s": 0.05,  # offer -> timeout for injected calls
-    "expose_apikey": True,  # envelope `apikey` = instance token
+    # Evolution's AUTHENTICATION_EXPOSE_IN_FETCH_INSTANCES: the envelope
+    # `apikey` is the instance token only when it is on (off by default).
+    "expose_apikey": False,
+    "qrcode_limit": 30,  # Evolution's QRCODE_LIMIT
+    "sent_limit": 1000,  # sent messages kept; the oldest are forgotten
     "webhook_timeout_s": 5.0,
     "webhook_attempts": 3,  # Sandbox: Evolution does 10 (section 6)
     "webhook_retry_delay_s": 0.2,  # doubled after each failed attempt
@@ -69,21 +97,7 @@ DEFAULT_CONFIG = {
     "default_webhook": None,  # webhook dict given to auto-created instances
 }
 
-ALL_EVENTS = [
-    "APPLICATION_STARTUP", "QRCODE_UPDATED", "MESSAGES_SET",
-    "MESSAGES_UPSERT", "MESSAGES_EDITED", "MESSAGES_UPDATE",
-    "MESSAGES_DELETE", "SEND_MESSAGE", "SEND_MESSAGE_UPDATE",
-    "CONTACTS_SET", "CONTACTS_UPSERT", "CONTACTS_UPDATE", "PRESENCE_UPDATE",
-    "CHATS_SET", "CHATS_UPSERT", "CHATS_UPDATE", "CHATS_DELETE",
-    "GROUPS_UPSERT", "GROUP_UPDATE", "GROUP_PARTICIPANTS_UPDATE",
-    "CONNECTION_UPDATE", "LABELS_EDIT", "LABELS_ASSOCIATION", "CALL",
-    "TYPEBOT_START", "TYPEBOT_CHANGE_STATUS", "REMOVE_INSTANCE",
-    "LOGOUT_INSTANCE", "INSTANCE_CREATE", "INSTANCE_DELETE",
-    "STATUS_INSTANCE",
-]
-ACK_STEPS = ("SERVER_ACK", "DELIVERY_ACK", "READ")
-TINY_PNG = ("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNk"
-            "YAAAAAYAAjCB0C8AAAAASUVORK5CYII=")
+QR_LIMIT_MESSAGE = "QR code limit reached, please login again"
 
 
 class EvolutionError(Exception):
@@ -101,73 +115,6 @@ class DeadlineExceeded(Exception):
 
 # ---------------------------------------------------------------- helpers
 
-def now_iso():
-    """UTC ISO-8601 with milliseconds and Z, like Prisma timestamps."""
-    now = datetime.datetime.now(datetime.timezone.utc)
-    return now.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def local_iso_with_z():
-    """Envelope `date_time`: server local time printed with a fake Z."""
-    return datetime.datetime.now().isoformat(timespec="milliseconds") + "Z"
-
-
-def new_message_id(v1=False):
-    """Baileys 7 ids are 3EB0 + 18 hex (22 chars); Baileys 6 BAE5 + 12."""
-    if v1:
-        return "BAE5" + secrets.token_hex(6).upper()
-    return "3EB0" + secrets.token_hex(9).upper()
-
-
-def event_key(event):
-    """`messages.upsert` -> `MESSAGES_UPSERT` (the per-instance key)."""
-    return event.replace(".", "_").replace("-", "_").upper()
-
-
-def create_jid(number, v1=False):
-    """Turn a `number` field into a JID like Evolution's createJid (3.4)."""
-    if not v1:
-        number = re.sub(r":\d+(?=@|$)", "", number)  # device suffix
-    if any(s in number for s in ("@g.us", "@s.whatsapp.net", "@lid",
-                                 "@broadcast")):
-        return number
-    number = re.sub(r"[ +()]", "", number)
-    number = re.split(r"[:@]", number, maxsplit=1)[0]
-    if "-" in number and len(number) >= 24:
-        return number + "@g.us"
-    digits = re.sub(r"\D", "", number)
-    if len(digits) >= 18:
-        return digits + "@g.us"
-    if len(digits) == 13 and digits[:2] in ("52", "54"):
-        digits = digits[:2] + digits[3:]
-    elif (len(digits) == 13 and digits.startswith("55")
-          and int(digits[2:4]) >= 31 and digits[4] == "9"
-          and digits[5] in "789"):
-        digits = digits[:4] + digits[5:]  # Brazil: drop the extra 9
-    return digits + "@s.whatsapp.net"
-
-
-def digits_of(value):
-    """Digits of the user part of a JID or number."""
-    return re.sub(r"\D", "", str(value).split("@")[0].split(":")[0])
-
-
-def make_json(payload, status=200):
-    """Compact JSON with Express's content type."""
-    body = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
-    return Response(body.encode("utf-8"), status=status,
-                    content_type="application/json; charset=utf-8")
-
-
-def make_error(status, message, reason=None):
-    """Evolution's error envelope; callers wrap `message` themselves."""
-    reason = reason or {
-        400: "Bad Request", 401: "Unauthorized", 403: "Forbidden",
-        404: "Not Found"}.get(status, "Internal Server Error")
-    return make_json({"status": status, "error": reason,
-                      "response": {"message": message}}, status)
-
-
 def pause(seconds):
     """Sleep, but stop at the in-process caller's read deadline."""
     deadline = request.environ.get(DEADLINE_KEY)
@@ -178,101 +125,15 @@ def pause(seconds):
     time.sleep(seconds)
 
 
-# ---------------------------------------------------------- webhook worker
-
-class WebhookWorker:
-    """One background thread posting queued webhooks, with retries.
-
-    Sandbox: attempts are sequential per event in one thread, so a dead
-    receiver delays later events (Evolution retries each on its own).
-    """
-
-    def __init__(self, state):
-        self._state = state
-        self._queue = queue.Queue()
-        self._stop = threading.Event()
-        self._thread = None
-        self._session = None
-        self._lock = threading.Lock()
-
-    def submit(self, url, headers, body):
-        """Queue one delivery; starts the thread on first use."""
-        with self._lock:
-            if self._stop.is_set():
-                return
-            if self._thread is None:
-                self._session = requests.Session()
-                self._thread = threading.Thread(
-                    target=self._run, name="sandbox-webhooks", daemon=True)
-                self._thread.start()
-        self._queue.put((url, headers, body))
-
-    def wait_stopped(self, seconds):
-        """Sleep up to `seconds`; True if close() was called meanwhile."""
-        return self._stop.wait(seconds)
-
-    def is_idle(self):
-        """True when nothing is queued or being delivered."""
-        return self._queue.unfinished_tasks == 0
-
-    def close(self):
-        """Stop the thread and close the HTTP session."""
-        with self._lock:
-            self._stop.set()
-            thread, session = self._thread, self._session
-        if thread is not None:
-            self._queue.put(None)
-            thread.join(timeout=5)
-        if session is not None:
-            session.close()
-
-    def _run(self):
-        while True:
-            job = self._queue.get()
-            try:
-                if job is None or self._stop.is_set():
-                    return
-                self._deliver_with_retries(*job)
-            finally:
-                self._queue.task_done()
-
-    def _deliver_with_retries(self, url, headers, body):
-        config = self._state.config
-        delay = config["webhook_retry_delay_s"]
-        for attempt in range(1, config["webhook_attempts"] + 1):
-            try:
-                status = self._post(url, headers, body)
-            except Exception as exc:  # any transport error is retryable
-                log.warning("webhook %s attempt %d failed: %s",
-                            url, attempt, exc)
-            else:
-                if 200 <= status < 300:
-                    return
-                log.warning("webhook %s attempt %d got HTTP %d",
-                            url, attempt, status)
-                if status in config["webhook_non_retryable"]:
-                    return
-            if self._stop.wait(delay):
-                return
-            delay *= 2
-        log.error("webhook %s dropped after %d attempts", url, attempt)
-
-    def _post(self, url, headers, body):
-        deliver = self._state.config["deliver"]
-        if deliver is not None:
-            status = deliver(url, dict(headers), body)
-            return 200 if status is None else int(status)
-        timeout = self._state.config["webhook_timeout_s"]
-        response = self._session.post(url, data=body, headers=headers,
-                                      timeout=(min(timeout, 3.0), timeout))
-        response.close()
-        return response.status_code
-
-
 # ------------------------------------------------------------------ state
 
 class SandboxState:
-    """Thread-safe in-memory state of the fake Evolution server."""
+    """Thread-safe in-memory state of the fake Evolution server.
+
+    Memory stays flat however long it runs: sent messages are kept in an
+    insertion-ordered dict bounded by ``config["sent_limit"]`` (the
+    oldest are dropped), and a receipt finds its message by id.
+    """
 
     def __init__(self, api_key=DEFAULT_API_KEY, auto_create=False,
                  config=None):
@@ -282,7 +143,7 @@ class SandboxState:
         self.config.update(config or {})
         self.lock = threading.RLock()
         self.instances = {}
-        self._worker = WebhookWorker(self)
+        self.worker = sandbox_webhooks.WebhookWorker(self)
         self._timers = 0  # scheduled background emissions still pending
         self.reset()
 
@@ -293,15 +154,32 @@ class SandboxState:
             self.connection_closed = False
             self.closed_instances = set()
             self.fail_next = None
-            self.sent = []
+            self.sent = collections.OrderedDict()
+            self.lids = {}  # phone JID -> LID JID of LID-addressed contacts
+
+    def set_lid(self, phone, lid):
+        """Make `phone` a LID-addressed contact: sends to it answer (and
+        are receipted) with `lid` as remoteJid, as 2.3.6 does."""
+        with self.lock:
+            self.lids[create_jid(str(phone))] = lid
+
+    def lid_for(self, jid):
+        with self.lock:
+            return self.lids.get(jid, jid)
 
     def add_instance(self, name, token=None, state="open", owner_jid=None,
                      webhook=None):
-        """Create (or replace) an instance and return a copy of it."""
+        """Create (or replace) an instance and return a copy of it.
+
+        Tests call this directly for an instance that is already
+        connected (the default); the API creates them ``close``.
+        """
         stamp = now_iso()
         record = {"id": str(uuid.uuid4()), "name": name,
                   "token": token or str(uuid.uuid4()).upper(),
                   "state": state, "owner_jid": owner_jid,
+                  "profile_name": None, "qr": None, "qr_count": 0,
+                  "pairing_code": None, "disconnection": None,
                   "created_at": stamp, "updated_at": stamp, "webhook": None}
         with self.lock:
             self.instances[name] = record
@@ -339,6 +217,92 @@ class SandboxState:
                 "created_at": old.get("created_at", stamp),
                 "updated_at": stamp}
             return dict(self.instances[name]["webhook"])
+
+    # -- lifecycle (what Baileys does to the socket)
+
+    def start_session(self, name, pairing_number=None):
+        """`close` -> `connecting` with a first QR; returns the QR body."""
+        with self.lock:
+            record = self.instances[name]
+            record.update(state="connecting", qr_count=0, pairing_code=None,
+                          updated_at=now_iso())
+            qr = new_qr(record, pairing_number)
+        self.emit(name, "connection.update", {
+            "instance": name, "state": "connecting", "statusReason": 200})
+        self.emit(name, "qrcode.updated", {"qrcode": dict(qr, instance=name)})
+        return qr
+
+    def rotate_qr(self, name):
+        """The next QR of a session (Baileys: every ~45 s), up to the limit.
+
+        At ``qrcode_limit`` Evolution gives up: a `qrcode.updated` with an
+        error body, `connection.update` ``refused``, and the in-memory
+        state goes back to ``close``.  Returns the event data emitted.
+        """
+        with self.lock:
+            record = self.instances[name]
+            if record["state"] != "connecting":
+                raise EvolutionError(
+                    400, [f'The "{name}" instance is not connecting'])
+            if record["qr_count"] >= self.config["qrcode_limit"]:
+                record.update(state="close", qr=None, qr_count=0,
+                              pairing_code=None, updated_at=now_iso())
+                limited = True
+            else:
+                qr = new_qr(record, record["pairing_code"] is not None)
+                limited = False
+            wuid, profile = record["owner_jid"], record["profile_name"]
+        if not limited:
+            data = {"qrcode": dict(qr, instance=name)}
+            self.emit(name, "qrcode.updated", data)
+            return data
+        data = {"message": QR_LIMIT_MESSAGE, "statusCode": 500}
+        self.emit(name, "qrcode.updated", data)
+        self.emit(name, "connection.update", {
+            "instance": name, "state": "refused", "statusReason": 428,
+            "wuid": wuid, "profileName": profile, "profilePictureUrl": None})
+        return data
+
+    def open_session(self, name, phone=None, profile_name=None):
+        """The phone scanned the QR: the connection opens."""
+        with self.lock:
+            record = self.instances[name]
+            wuid = create_jid(str(phone)) if phone else (
+                record["owner_jid"] or create_jid(
+                    "55119" + str(secrets.randbelow(10 ** 8)).zfill(8)))
+            record.update(state="open", owner_jid=wuid, qr=None, qr_count=0,
+                          pairing_code=None, disconnection=None,
+                          profile_name=profile_name or record["profile_name"],
+                          updated_at=now_iso())
+            profile = record["profile_name"]
+        data = {"instance": name, "wuid": wuid, "profileName": profile,
+                "profilePictureUrl": None, "state": "open",
+                "statusReason": 200}
+        self.emit(name, "connection.update", data)
+        return data
+
+    def close_session(self, name, reason=401):
+        """Closed for good (logged out 401, forbidden 403, ...): as
+        ``connectionUpdate`` does, `status.instance`, `logout.instance`
+        (the monitor's), then `connection.update` ``close``."""
+        stamp = now_iso()
+        disconnection = {"statusCode": reason}
+        with self.lock:
+            self.instances[name].update(
+                state="close", qr=None, qr_count=0, pairing_code=None,
+                disconnection={"at": stamp, "code": reason,
+                               "object": json.dumps(disconnection)},
+                updated_at=stamp)
+        self.emit(name, "status.instance", {
+            "instance": name, "status": "closed", "disconnectionAt": stamp,
+            "disconnectionReasonCode": reason,
+            "disconnectionObject": json.dumps(disconnection)})
+        self.emit(name, "logout.instance", None)
+        data = {"instance": name, "state": "close", "statusReason": reason}
+        self.emit(name, "connection.update", data)
+        return data
+
+    # -- knobs
 
     def set_connection_closed(self, closed=True, instance=None):
         """Make sendText fail with `Connection Closed` (global or one)."""
@@ -392,49 +356,31 @@ class SandboxState:
                 return fail
             return None
 
+    # -- sent messages: bounded, found by id
+
     def record_sent(self, entry):
         with self.lock:
-            self.sent.append(entry)
+            self.sent[entry["id"]] = entry
+            while len(self.sent) > self.config["sent_limit"]:
+                self.sent.popitem(last=False)
 
     def sent_messages(self, instance=None):
-        """Copies of sent-message records, oldest first."""
+        """Copies of the kept sent-message records, oldest first."""
         with self.lock:
-            return [dict(m) for m in self.sent
+            return [dict(m) for m in self.sent.values()
                     if instance is None or m["instance"] == instance]
 
     def set_sent_status(self, message_id, status):
         with self.lock:
-            for entry in self.sent:
-                if entry["id"] == message_id:
-                    entry["status"] = status
+            entry = self.sent.get(message_id)
+            if entry is not None:
+                entry["status"] = status
 
     # -- webhooks
 
     def emit(self, name, event, data):
         """Queue `event` for the instance webhook if it subscribes to it."""
-        with self.lock:
-            record = self.instances.get(name)
-            hook = dict(record["webhook"] or {}) if record else {}
-            token, sender = (record or {}).get("token"), (record or {}).get(
-                "owner_jid")
-        url = hook.get("url") or ""
-        if not hook.get("enabled") or not re.match(r"https?://", url):
-            return  # Evolution silently skips non-http(s) URLs too
-        key = event_key(event)
-        if key not in hook["events"]:
-            return
-        envelope = {"event": event, "instance": name, "data": data,
-                    "destination": url, "date_time": local_iso_with_z(),
-                    "sender": sender,
-                    "server_url": self.config["server_url"],
-                    "apikey": token if self.config["expose_apikey"] else None}
-        if sender is None:
-            del envelope["sender"]  # absent before the first connection
-        if hook["by_events"]:
-            url = url.rstrip("/") + "/" + key.lower().replace("_", "-")
-        body = json.dumps(envelope, ensure_ascii=False).encode("utf-8")
-        self._worker.submit(url, build_webhook_headers(hook["headers"]),
-                            body)
+        sandbox_webhooks.emit(self, name, event, data)
 
     def schedule(self, steps):
         """Run [(delay_s, fn), ...] in order; inline when all delays are 0."""
@@ -446,7 +392,7 @@ class SandboxState:
         def run():
             try:
                 for delay, fn in steps:
-                    if self._worker.wait_stopped(delay):
+                    if self.worker.wait_stopped(delay):
                         return
                     fn()
             finally:
@@ -464,107 +410,14 @@ class SandboxState:
         while time.monotonic() < end:
             with self.lock:
                 timers = self._timers
-            if timers == 0 and self._worker.is_idle():
+            if timers == 0 and self.worker.is_idle():
                 return True
             time.sleep(0.01)
         return False
 
     def close(self):
         """Stop background delivery and close its HTTP session."""
-        self._worker.close()
-
-
-def build_webhook_headers(custom):
-    """axios-like defaults plus custom headers; `jwt_key` becomes a JWT."""
-    headers = {"Content-Type": "application/json",
-               "Accept": "application/json, text/plain, */*",
-               "User-Agent": "axios/1.7.9"}
-    custom = {k: str(v) for k, v in (custom or {}).items()}
-    jwt_key = custom.pop("jwt_key", None)
-    headers.update(custom)
-    if jwt_key is not None:
-        iat = int(time.time())
-        headers["Authorization"] = "Bearer " + sign_hs256(
-            {"iat": iat, "exp": iat + 600, "app": "evolution",
-             "action": "webhook"}, jwt_key)
-    return headers
-
-
-def sign_hs256(claims, key):
-    """An HS256 JWT built from pyjwt's HMAC primitive.
-
-    jwt.encode() warns on keys under 32 bytes, and Evolution accepts any
-    jwt_key; assembling the token ourselves keeps the worker quiet
-    without touching the (thread-unsafe) global warning filters.
-    """
-    def b64url(raw):
-        return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
-
-    segments = [b64url(json.dumps(part, separators=(",", ":")).encode())
-                for part in ({"alg": "HS256", "typ": "JWT"}, claims)]
-    hmac_alg = HMACAlgorithm(HMACAlgorithm.SHA256)
-    signature = hmac_alg.sign(".".join(segments).encode("ascii"),
-                              hmac_alg.prepare_key(key))
-    return ".".join(segments + [b64url(signature)])
-
-
-# ------------------------------------------------------------- validation
-
-def validate_send_text_v2(body):
-    """Schema errors of textMessageSchema (v2), one string each."""
-    errors = [f'instance requires property "{f}"'
-              for f in ("number", "text") if f not in body]
-    if "number" in body and not isinstance(body["number"], str):
-        errors.append("Invalid format")
-    if "text" in body and not isinstance(body["text"], str):
-        errors.append("text is not of a type(s) string")
-    if "delay" in body and (not isinstance(body["delay"], int)
-                            or isinstance(body["delay"], bool)):
-        errors.append("Enter a value in milliseconds")
-    for flag in ("linkPreview", "mentionsEveryOne"):
-        if flag in body and not isinstance(body[flag], bool):
-            errors.append(f"{flag} is not of a type(s) boolean")
-    mentioned = body.get("mentioned")
-    if "mentioned" in body and not (
-            isinstance(mentioned, list) and mentioned
-            and len(set(map(str, mentioned))) == len(mentioned)
-            and all(isinstance(m, str) and re.match(r"^\d+", m)
-                    for m in mentioned)):
-        errors.append('"mentioned" must be an array of numeric strings')
-    if "quoted" in body:
-        quoted = body["quoted"]
-        if not isinstance(quoted, dict):
-            errors.append("quoted is not of a type(s) object")
-        elif not isinstance(quoted.get("key"), dict):
-            errors.append('quoted requires property "key"')
-        elif not quoted["key"].get("id"):
-            errors.append('quoted.key requires property "id"')
-    return errors
-
-
-def validate_send_text_v1(body):
-    """Schema errors of the v1 textMessageSchema."""
-    errors = [f'instance requires property "{f}"'
-              for f in ("number", "textMessage") if f not in body]
-    if "number" in body and not isinstance(body["number"], str):
-        errors.append("Invalid format")
-    message = body.get("textMessage")
-    if "textMessage" in body:
-        if not isinstance(message, dict):
-            errors.append("textMessage is not of a type(s) object")
-        elif "text" not in message:
-            errors.append('textMessage requires property "text"')
-        elif not isinstance(message["text"], str):
-            errors.append("textMessage.text is not of a type(s) string")
-        elif not message["text"]:
-            errors.append('The "text" cannot be empty')
-    options = body.get("options", {})
-    if not isinstance(options, dict):
-        errors.append("options is not of a type(s) object")
-    elif "delay" in options and (not isinstance(options["delay"], int)
-                                 or isinstance(options["delay"], bool)):
-        errors.append("Enter a value in milliseconds")
-    return errors
+        self.worker.close()
 
 
 # ----------------------------------------------------------- app and views
@@ -688,15 +541,19 @@ def create_sandbox_app(state=None, config=None):
         if not state.is_on_whatsapp(number, jid):
             raise EvolutionError(
                 400, [{"jid": jid, "exists": False, "number": number}])
+        # A LID-addressed contact: WhatsApp answers with its LID.
+        jid = state.lid_for(jid)
         if delay > 0:
             # Sandbox: capped so a test cannot stall for minutes.
             pause(min(delay / 1000.0, state.config["max_delay_s"]))
         message = build_sent_message(record, jid, text, v1)
+        options = body.get("options", {}) if v1 else body
         state.record_sent({"instance": name, "number": number, "jid": jid,
                            "text": text, "id": message["key"]["id"],
                            "delay": delay, "status": "PENDING",
+                           "link_preview": options.get("linkPreview"),
                            "timestamp": int(time.time())})
-        emit_send_events(state, record, message, v1)
+        sandbox_webhooks.emit_send_events(state, record, message, v1)
         if v1:
             message = {"key": message["key"],
                        "message": {"extendedTextMessage": {"text": text}},
@@ -746,32 +603,92 @@ def create_sandbox_app(state=None, config=None):
 
     @app.post("/instance/create")
     def create_instance():
-        require_global_key()
         body = read_json() if isinstance(read_json(), dict) else {}
         name = body.get("instanceName")
+        # instanceLoggedGuard runs before the API key is checked.
+        if isinstance(name, str) and state.get_instance(name) is not None:
+            raise EvolutionError(
+                403, [f'This name "{name}" is already in use.'])
+        require_global_key()
         if not name or not isinstance(name, str):
             raise EvolutionError(
                 400, [['instance requires property "instanceName"']])
         if not is_v1() and body.get("integration") != "WHATSAPP-BAILEYS":
             raise EvolutionError(400, ["Invalid integration"])
-        if state.get_instance(name) is not None:
-            raise EvolutionError(
-                403, [f'This name "{name}" is already in use.'])
-        hook = body.get("webhook") or None
+        hook = body.get("webhook")
+        if isinstance(hook, dict) and not isinstance(hook.get("events"),
+                                                     list):
+            # 2.3.6's webhook controller reads webhook.events.length, and
+            # create turns any error into a 400 with its message.
+            raise EvolutionError(400, [
+                "Cannot read properties of undefined (reading 'length')"])
         if isinstance(hook, dict) and hook.get("url"):
             hook = {"url": hook["url"], "headers": hook.get("headers"),
-                    "events": hook.get("events"),
-                    "by_events": hook.get("byEvents", False)}
+                    "events": hook["events"],
+                    "by_events": bool(hook.get("byEvents", False)),
+                    "base64_media": bool(hook.get("base64", False))}
         else:
             hook = None
-        # Sandbox: new instances start "open" so they can send at once.
-        record = state.add_instance(name, token=body.get("token"),
+        token = body.get("token") if isinstance(body.get("token"),
+                                                str) else None
+        record = state.add_instance(name, token=token or None, state="close",
                                     webhook=hook)
-        return make_json(describe_created(record, state, is_v1()), 201)
+        state.emit(name, "instance.create", {"instanceName": name,
+                                             "instanceId": record["id"]})
+        qrcode = None
+        if body.get("qrcode") is True:
+            qrcode = state.start_session(name, body.get("number"))
+            record = state.get_instance(name)
+        return make_json(describe_created(record, state, is_v1(), qrcode),
+                         201)
+
+    @app.get("/instance/connect/<name>")
+    def connect_instance(name):
+        record = require_instance(name)
+        if record["state"] == "open":
+            return make_json({"instance": {"instanceName": name,
+                                           "state": "open"}})
+        if record["state"] == "connecting":
+            return make_json(describe_qr(record))
+        return make_json(state.start_session(name,
+                                             request.args.get("number")))
+
+    @app.post("/instance/restart/<name>")
+    def restart_instance(name):
+        record = require_instance(name)
+        if record["state"] == "close":
+            # restartInstance catches its own BadRequestException (a
+            # plain object) and answers 200 with its toString().
+            return make_json({"error": True, "message": "[object Object]"})
+        if record["state"] == "open":
+            # The socket is dropped and reopened: a transient close is
+            # not reported, only connecting then open (5.5).
+            state.emit(name, "connection.update", {
+                "instance": name, "state": "connecting",
+                "statusReason": 200})
+            state.open_session(name)
+        return make_json({"instance": {
+            "instanceName": name,
+            "state": state.get_instance(name)["state"]}})
+
+    @app.delete("/instance/logout/<name>")
+    def logout_instance(name):
+        record = require_instance(name)
+        if record["state"] == "close":
+            raise EvolutionError(
+                400, [f'The "{name}" instance is not connected'])
+        state.close_session(name, 401)
+        return make_json({"status": "SUCCESS", "error": False,
+                          "response": {"message": "Instance logged out"}})
 
     @app.delete("/instance/delete/<name>")
     def delete_instance(name):
-        require_instance(name)
+        record = require_instance(name)
+        if record["state"] != "close":
+            state.close_session(name, 401)  # logs out first
+        state.emit(name, "instance.delete", {"instanceName": name,
+                                             "instanceId": record["id"]})
+        state.emit(name, "remove.instance", None)
         state.remove_instance(name)
         return make_json({"status": "SUCCESS", "error": False,
                           "response": {"message": "Instance deleted"}})
@@ -812,464 +729,9 @@ def create_sandbox_app(state=None, config=None):
             return make_json(None)
         return make_json(describe_webhook_v2(record))
 
-    register_control_routes(app, state, require_instance, require_global_key)
+    import sandbox_control  # it imports this module's helpers
+    sandbox_control.register_control_routes(app, state, require_global_key)
     return app
-
-
-def node_json_error(exc):
-    """A body-parser-like message for a JSON syntax error."""
-    pos = getattr(exc, "pos", 0)
-    doc = getattr(exc, "doc", "") or ""
-    if pos >= len(doc):
-        return "Unexpected end of JSON input"
-    return f"Unexpected token {doc[pos]} in JSON at position {pos}"
-
-
-def validate_webhook(hook, v1=False):
-    """Schema errors of the webhook set body."""
-    if not isinstance(hook, dict):
-        return ['instance requires property "webhook"'] if not v1 else [
-            'instance requires property "url"']
-    prefix = "" if v1 else "webhook."
-    where = "instance" if v1 else "webhook"
-    errors = [f'{where} requires property "{f}"'
-              for f in ("enabled", "url") if f not in hook]
-    if "url" in hook and not (isinstance(hook["url"], str) and hook["url"]):
-        errors.append(f"{prefix}url does not meet minimum length of 1")
-    if "enabled" in hook and not isinstance(hook["enabled"], bool):
-        errors.append(f"{prefix}enabled is not of a type(s) boolean")
-    if "headers" in hook and not isinstance(hook["headers"], dict):
-        errors.append(f"{prefix}headers is not of a type(s) object")
-    events = hook.get("events")
-    if events is not None:
-        if not isinstance(events, list):
-            errors.append(f"{prefix}events is not of a type(s) array")
-        else:
-            errors.extend(
-                f"{prefix}events[{i}] is not one of enum values: "
-                + ",".join(ALL_EVENTS)
-                for i, e in enumerate(events) if e not in ALL_EVENTS)
-    return errors
-
-
-# ------------------------------------------------------------ shapes
-
-def build_sent_message(record, jid, text, v1):
-    """The "prepared message" of 3.5 (v2); v1 converts it afterwards."""
-    message = {"key": {"remoteJid": jid, "fromMe": True,
-                       "id": new_message_id(v1)},
-               "pushName": "Você", "status": "PENDING",
-               "message": {"conversation": text},
-               "contextInfo": {"mentionedJid": [], "groupMentions": []},
-               "messageType": "conversation",
-               "messageTimestamp": int(time.time()),
-               "instanceId": record["id"], "source": "web"}
-    if jid.endswith("@g.us"):
-        del message["contextInfo"]  # only 1:1 sends carry it
-    return message
-
-
-def emit_send_events(state, record, message, v1):
-    """send.message now; SERVER_ACK -> DELIVERY_ACK -> READ later."""
-    name, key = record["name"], message["key"]
-    if v1:
-        state.emit(name, "send.message", {
-            "key": key, "pushName": message["pushName"],
-            "message": {"extendedTextMessage": {
-                "text": message["message"]["conversation"]}},
-            "contextInfo": None, "messageType": "extendedTextMessage",
-            "messageTimestamp": message["messageTimestamp"],
-            "owner": name, "source": "web"})
-    else:
-        state.emit(name, "send.message", message)
-    delay = state.config["ack_delay_s"]
-    if delay is None or delay == "off" or key["remoteJid"].endswith("@g.us"):
-        return  # groups get no receipts as messages.update (5.5)
-    row_id = "c" + secrets.token_hex(12)  # Evolution's DB cuid
-
-    def ack(status):
-        def run():
-            state.set_sent_status(key["id"], status)
-            if v1:
-                data = {"remoteJid": key["remoteJid"], "fromMe": True,
-                        "id": key["id"], "status": status,
-                        "datetime": int(time.time() * 1000), "owner": name}
-            else:
-                data = {"keyId": key["id"], "remoteJid": key["remoteJid"],
-                        "fromMe": True, "status": status,
-                        "instanceId": record["id"], "messageId": row_id}
-            state.emit(name, "messages.update", data)
-        return run
-
-    state.schedule([(float(delay), ack(s)) for s in ACK_STEPS])
-
-
-def describe_instance_v2(record, state):
-    """A Prisma Instance row as fetchInstances returns it (4.2)."""
-    return {
-        "id": record["id"], "name": record["name"],
-        "connectionStatus": record["state"],
-        "ownerJid": record["owner_jid"], "profileName": None,
-        "profilePicUrl": None, "integration": "WHATSAPP-BAILEYS",
-        "number": None, "businessId": None, "token": record["token"],
-        "clientName": state.config["client_name"],
-        "disconnectionReasonCode": None, "disconnectionObject": None,
-        "disconnectionAt": None, "createdAt": record["created_at"],
-        "updatedAt": record["updated_at"], "Chatwoot": None, "Proxy": None,
-        "Rabbitmq": None, "Nats": None, "Sqs": None, "Websocket": None,
-        "Setting": {"rejectCall": False, "msgCall": "",
-                    "groupsIgnore": False, "alwaysOnline": False,
-                    "readMessages": False, "readStatus": False,
-                    "syncFullHistory": False},
-        "_count": {"Message": 0, "Contact": 0, "Chat": 0}}
-
-
-def describe_instance_v1(record):
-    inner = {"instanceName": record["name"], "instanceId": record["id"],
-             "status": record["state"]}
-    if record["state"] == "open":
-        inner.update(owner=record["owner_jid"], profileName=None,
-                     profilePictureUrl=None, profileStatus="")
-    return {"instance": inner}
-
-
-def describe_created(record, state, v1):
-    hook = record["webhook"] or {}
-    return {
-        "instance": {"instanceName": record["name"],
-                     "instanceId": record["id"],
-                     "integration": "WHATSAPP-BAILEYS",
-                     "webhookWaBusiness": None,
-                     "accessTokenWaBusiness": "", "status": "created"},
-        "hash": {"apikey": record["token"]} if v1 else record["token"],
-        "webhook": {"webhookUrl": hook.get("url"),
-                    "webhookHeaders": hook.get("headers"),
-                    "webhookByEvents": hook.get("by_events", False),
-                    "webhookBase64": hook.get("base64", False)},
-        "websocket": {}, "rabbitmq": {}, "nats": {}, "sqs": {},
-        "settings": {"rejectCall": False, "msgCall": "",
-                     "groupsIgnore": False, "alwaysOnline": False,
-                     "readMessages": False, "readStatus": False,
-                     "syncFullHistory": False},
-        "qrcode": {}}
-
-
-def describe_webhook_v2(record):
-    hook = record["webhook"]
-    return {"id": hook["id"], "url": hook["url"], "headers": hook["headers"],
-            "enabled": hook["enabled"], "events": hook["events"],
-            "webhookByEvents": hook["by_events"],
-            "webhookBase64": hook["base64"], "createdAt": hook["created_at"],
-            "updatedAt": hook["updated_at"], "instanceId": record["id"]}
-
-
-def describe_webhook_v1(record):
-    hook = record["webhook"] or {"enabled": False, "url": "", "events": [],
-                                 "by_events": False, "base64": False}
-    return {"enabled": hook["enabled"], "url": hook["url"],
-            "events": hook["events"],
-            "webhook_by_events": hook["by_events"],
-            "webhook_base64": hook["base64"]}
-
-
-# --------------------------------------------------------- control routes
-
-def register_control_routes(app, state, require_instance, require_global):
-    """`/_sandbox/*`: knobs and event injection (global key required).
-
-    POST   /_sandbox/connection-closed   {"closed": bool, "instance"?}
-    POST   /_sandbox/not-on-whatsapp     {"add": [...], "remove": [...]}
-    POST   /_sandbox/fail-next           {"status"?, "body"?, "hang_s"?,
-                                          "route"?, "content_type"?}
-    DELETE /_sandbox/fail-next
-    GET    /_sandbox/sent[?instance=x]
-    POST   /_sandbox/reset
-    POST   /_sandbox/inject/message/<n>  {"text", "from", "phone"?,
-                                          "group"?, "push_name"?, "id"?}
-    POST   /_sandbox/inject/connection/<n> {"state", "status_reason"?,
-                                            "wuid"?, "profile_name"?}
-    POST   /_sandbox/inject/qrcode/<n>   {"pairing_code"?}
-    POST   /_sandbox/inject/call/<n>     {"from", "is_video"?, "missed"?}
-    """
-
-    def body():
-        data = request.environ.get("sandbox.json", {})
-        return data if isinstance(data, dict) else {}
-
-    @app.before_request
-    def guard_control_routes():
-        if request.path.startswith("/_sandbox/"):
-            require_global()
-
-    @app.post("/_sandbox/connection-closed")
-    def control_connection_closed():
-        state.set_connection_closed(body().get("closed", True),
-                                    body().get("instance"))
-        return make_json({"ok": True})
-
-    @app.post("/_sandbox/not-on-whatsapp")
-    def control_not_on_whatsapp():
-        state.add_not_on_whatsapp(*body().get("add", []))
-        state.remove_not_on_whatsapp(*body().get("remove", []))
-        with state.lock:
-            numbers = sorted(state.not_on_whatsapp)
-        return make_json({"ok": True, "numbers": numbers})
-
-    @app.post("/_sandbox/fail-next")
-    def control_fail_next():
-        allowed = ("status", "body", "hang_s", "route", "content_type")
-        state.set_fail_next(**{k: v for k, v in body().items()
-                               if k in allowed})
-        return make_json({"ok": True})
-
-    @app.delete("/_sandbox/fail-next")
-    def control_clear_fail_next():
-        with state.lock:
-            state.fail_next = None
-        return make_json({"ok": True})
-
-    @app.get("/_sandbox/sent")
-    def control_sent():
-        return make_json(state.sent_messages(request.args.get("instance")))
-
-    @app.post("/_sandbox/reset")
-    def control_reset():
-        state.reset()
-        return make_json({"ok": True})
-
-    @app.post("/_sandbox/inject/message/<name>")
-    def inject_message(name):
-        record = control_instance(name)
-        data = build_inbound_message(record, body())
-        state.emit(name, "messages.upsert", data)
-        return make_json(data, 201)
-
-    @app.post("/_sandbox/inject/connection/<name>")
-    def inject_connection(name):
-        record = control_instance(name)
-        data = apply_connection_change(state, record, body())
-        return make_json(data, 201)
-
-    @app.post("/_sandbox/inject/qrcode/<name>")
-    def inject_qrcode(name):
-        control_instance(name)
-        data = {"qrcode": {"instance": name,
-                           "pairingCode": body().get("pairing_code"),
-                           "code": "2@" + secrets.token_urlsafe(48),
-                           "base64": "data:image/png;base64," + TINY_PNG}}
-        state.emit(name, "qrcode.updated", data)
-        return make_json(data, 201)
-
-    @app.post("/_sandbox/inject/call/<name>")
-    def inject_call(name):
-        control_instance(name)
-        caller = create_jid(str(body().get("from", "")))
-        offer = {"chatId": caller, "from": caller,
-                 "id": secrets.token_hex(16).upper(), "date": now_iso(),
-                 "offline": False, "status": "offer",
-                 "isVideo": bool(body().get("is_video", False)),
-                 "isGroup": False}
-        state.emit(name, "call", offer)
-        if body().get("missed", True):
-            state.schedule([(state.config["call_timeout_s"],
-                             lambda: state.emit(name, "call", dict(
-                                 offer, status="timeout")))])
-        return make_json(offer, 201)
-
-    def control_instance(name):
-        """Unknown instances 404 like Evolution (or auto-create)."""
-        record = state.get_instance(name)
-        if record is None and state.auto_create:
-            record = state.add_instance(
-                name, webhook=state.config["default_webhook"])
-        if record is None:
-            raise EvolutionError(
-                404, [f'The "{name}" instance does not exist'])
-        return record
-
-
-def build_inbound_message(record, spec):
-    """messages.upsert data (2.3.6 keys) for an injected text message."""
-    sender = create_jid(str(spec.get("from", "")))
-    phone = create_jid(str(spec["phone"])) if spec.get("phone") else None
-    lid = sender.endswith("@lid")
-    key = {"id": spec.get("id") or "3A" + secrets.token_hex(9).upper(),
-           "fromMe": bool(spec.get("from_me", False))}
-    if spec.get("group"):
-        key.update(remoteJid=create_jid(str(spec["group"])),
-                   participant=sender)
-        if lid and phone:
-            key["participantAlt"] = phone
-    else:
-        key["remoteJid"] = sender
-        if lid and phone:
-            key["remoteJidAlt"] = phone
-    key["addressingMode"] = "lid" if lid else "pn"
-    return {"key": key,
-            "pushName": spec.get("push_name") or digits_of(phone or sender),
-            "status": "DELIVERY_ACK",
-            "message": {"conversation": str(spec.get("text", ""))},
-            "messageType": "conversation",
-            "messageTimestamp": int(spec.get("timestamp") or time.time()),
-            "instanceId": record["id"], "source": "ios"}
-
-
-def apply_connection_change(state, record, spec):
-    """Update the instance state and emit connection.update (5.5)."""
-    name, new = record["name"], spec.get("state", "open")
-    reason = spec.get("status_reason") or {
-        "open": 200, "connecting": 200, "close": 401, "refused": 428}.get(
-        new, 200)
-    data = {"instance": name, "state": new, "statusReason": reason}
-    if new in ("open", "refused"):
-        wuid = spec.get("wuid") or record["owner_jid"]
-        wuid = create_jid(str(wuid)) if wuid else None
-        data.update(wuid=wuid, profileName=spec.get("profile_name"),
-                    profilePictureUrl=None)
-        if new == "open" and wuid:
-            state.update_instance(name, owner_jid=wuid)
-    if new == "close":
-        state.emit(name, "status.instance", {
-            "instance": name, "status": "closed",
-            "disconnectionAt": now_iso(), "disconnectionReasonCode": reason,
-            "disconnectionObject": json.dumps({"statusCode": reason})})
-    # `refused` only exists in the webhook; memory goes back to close.
-    state.update_instance(name, state="close" if new == "refused" else new)
-    state.emit(name, "connection.update", data)
-    return data
-
-
-# -------------------------------------------------------- in-process HTTP
-
-class WSGIAdapter(BaseAdapter):
-    """A requests transport that calls a WSGI app in the caller's thread.
-
-    Mount it for the sandbox base URL::
-
-        session.mount("http://evolution.sandbox", WSGIAdapter(app))
-
-    The read timeout is passed to the app as a monotonic deadline in the
-    environ; the sandbox's sleeps (`delay`, fail_next hangs) stop at it
-    and the adapter raises ``requests.exceptions.ReadTimeout``.  Other
-    slow code in the app is not interrupted.
-    """
-
-    def __init__(self, app):
-        super().__init__()
-        self.app = app
-
-    def send(self, request, stream=False, timeout=None, verify=True,
-             cert=None, proxies=None):
-        """Serve one PreparedRequest through the WSGI app."""
-        read_timeout = timeout[1] if isinstance(timeout, tuple) else timeout
-        parts = urlsplit(request.url)
-        body = request.body or b""
-        if isinstance(body, str):
-            body = body.encode("utf-8")
-        elif not isinstance(body, bytes):
-            body = b"".join(body)  # generators / iterables
-        builder = EnvironBuilder(
-            path=parts.path or "/", query_string=parts.query,
-            base_url=f"{parts.scheme}://{parts.netloc}",
-            method=request.method, headers=dict(request.headers),
-            data=body)
-        try:
-            environ = builder.get_environ()
-        finally:
-            builder.close()
-        deadline = None
-        if read_timeout is not None:
-            deadline = {"at": time.monotonic() + read_timeout, "hit": False}
-            environ[DEADLINE_KEY] = deadline
-        app_iter, status, headers = run_wsgi_app(self.app, environ,
-                                                 buffered=True)
-        try:
-            content = b"".join(app_iter)
-        finally:
-            getattr(app_iter, "close", lambda: None)()
-        if deadline and deadline["hit"]:
-            raise requests.exceptions.ReadTimeout(
-                f"sandbox read timed out (read timeout={read_timeout})",
-                request=request)
-        return self.build_response(request, status, headers, content)
-
-    def build_response(self, request, status, headers, content):
-        """A requests.Response equivalent to what HTTPAdapter returns."""
-        response = requests.Response()
-        response.status_code = int(status.split(" ", 1)[0])
-        response.reason = (status.split(" ", 1)[1:] or [
-            HTTP_STATUS_CODES.get(response.status_code, "")])[0]
-        response.headers = CaseInsensitiveDict(headers.to_wsgi_list())
-        response.encoding = get_encoding_from_headers(response.headers)
-        response.raw = io.BytesIO(content)
-        response._content = content
-        response._content_consumed = True
-        response.url = request.url
-        response.request = request
-        response.connection = self
-        return response
-
-    def close(self):
-        """Nothing to release: no sockets, no pools."""
-
-
-# --------------------------------------------------------------- serving
-
-def start_sandbox_thread(host="127.0.0.1", port=0, state=None, config=None):
-    """Serve the sandbox in a daemon thread; returns (server, base_url).
-
-    Call ``server.shutdown()`` and ``server.server_close()`` when done,
-    and ``state.close()`` to stop webhook delivery.  The state is also
-    available as ``server.sandbox_state``.
-    """
-    state = state or SandboxState()
-    app = create_sandbox_app(state, config)
-    server = make_server(host, port, app, threaded=True)
-    server.sandbox_state = state
-    base_url = f"http://{host}:{server.server_port}"
-    if state.config["server_url"] == DEFAULT_CONFIG["server_url"]:
-        state.config["server_url"] = base_url  # envelope `server_url`
-    # A short poll interval makes shutdown() return quickly in tests.
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,),
-                              name="sandbox-http", daemon=True)
-    thread.start()
-    return server, base_url
-
-
-def run_sandbox(host="127.0.0.1", port=8081, state=None, config=None):
-    """Serve the sandbox over HTTP until interrupted (Ctrl-C)."""
-    state = state or SandboxState()
-    app = create_sandbox_app(state, config)
-    server = make_server(host, port, app, threaded=True)
-    if state.config["server_url"] == DEFAULT_CONFIG["server_url"]:
-        state.config["server_url"] = f"http://{host}:{server.server_port}"
-    print(f"Evolution sandbox {state.config['version']} on "
-          f"http://{host}:{server.server_port}")
-    print(f"Global API key: {state.api_key}")
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
-        state.close()
-
-
-def main(argv=None):
-    """`python sandbox.py [--port N] [--api-key K] [--version V]`."""
-    import argparse
-
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8081)
-    parser.add_argument("--api-key", default=DEFAULT_API_KEY)
-    parser.add_argument("--version", default=DEFAULT_CONFIG["version"])
-    parser.add_argument("--auto-create", action="store_true")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO)
-    state = SandboxState(api_key=args.api_key, auto_create=args.auto_create,
-                         config={"version": args.version})
-    run_sandbox(args.host, args.port, state)
 
 
 if __name__ == "__main__":

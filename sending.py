@@ -22,6 +22,7 @@ import policy
 import ratelimit
 import store
 from errors import ApiError
+from evolution_client import INSTANCE_UNAVAILABLE
 from evolution_client import EvolutionError
 from store import Instance
 from store import MessageLog
@@ -167,6 +168,8 @@ class GuardedSender:
         except EvolutionError as exc:
             log.warning("send log=%s instance=%s failed: %s", row.id,
                         instance.id, exc)
+            if exc.reason == INSTANCE_UNAVAILABLE:
+                note_unavailable(instance, exc)
             self._finish_failed(row, instance, customer, now, exc)
             self.check_breaker(instance)
             raise ApiError(502, "gateway_send_failed",
@@ -176,6 +179,8 @@ class GuardedSender:
                             "log_id": row.id}, headers)
         row.outcome = "sent"
         row.evolution_message_id = result.message_id
+        if result.remote_jid and result.remote_jid.endswith("@lid"):
+            learn_lid(customer.id, result.remote_jid, phone)
         self._record_sent(row, instance)
         return SendOutcome(row.id, result.message_id, headers)
 
@@ -299,7 +304,8 @@ class GuardedSender:
             len(recent), failures, opt_outs,
             self.settings.BREAKER_MIN_SENDS,
             self.settings.BREAKER_FAILURE_RATE,
-            self.settings.BREAKER_OPT_OUT_RATE)
+            self.settings.BREAKER_OPT_OUT_RATE,
+            min_opt_outs=self.settings.BREAKER_MIN_OPT_OUTS)
         if reason:
             pause_instance(instance.id, reason)
 
@@ -371,22 +377,77 @@ def record_refusal(customer, instance, phone, text, purpose, source, error):
         message_text=text, completed_at=utcnow())
 
 
-def pause_instance(instance_id, reason):
-    """Pause an instance for review, keeping the first reason given."""
-    changed = (Instance.update(paused=True, paused_reason=reason[:250],
-                               paused_at=utcnow())
-               .where((Instance.id == instance_id)
-                      & (Instance.paused == False))  # noqa: E712
-               .execute())
+def pause_instance(instance_id, reason, by="breaker"):
+    """Pause an instance for review, keeping the first reason given.
+
+    Logs a WARNING and emits ``instance.paused`` (an opt-in extension
+    event) in the same transaction.
+    """
+    with db.atomic():
+        changed = (Instance.update(paused=True, paused_reason=reason[:250],
+                                   paused_at=utcnow())
+                   .where((Instance.id == instance_id)
+                          & (Instance.paused == False))  # noqa: E712
+                   .execute())
+        if changed:
+            emit_pause_event(instance_id, "instance.paused",
+                             {"reason": reason[:250], "paused_by": by})
     if changed:
-        log.warning("instance=%s paused for review: %s", instance_id, reason)
+        log.warning("instance=%s paused for review by %s: %s", instance_id,
+                    by, reason)
     return bool(changed)
 
 
-def resume_instance(instance_id):
-    return bool(Instance.update(paused=False, paused_reason=None,
-                                paused_at=None)
-                .where(Instance.id == instance_id).execute())
+def resume_instance(instance_id, by="operator"):
+    """Lift a pause; emits ``instance.resumed`` if it was paused."""
+    with db.atomic():
+        changed = (Instance.update(paused=False, paused_reason=None,
+                                   paused_at=None)
+                   .where((Instance.id == instance_id)
+                          & (Instance.paused == True))  # noqa: E712
+                   .execute())
+        if changed:
+            emit_pause_event(instance_id, "instance.resumed",
+                             {"resumed_by": by})
+    if changed:
+        log.warning("instance=%s resumed by %s", instance_id, by)
+    return bool(changed)
+
+
+def emit_pause_event(instance_id, name, fields):
+    import webhooks  # webhooks imports this module's neighbours
+    instance = Instance.get_by_id(instance_id)
+    payload = {"instance_id": str(instance.id),
+               "instance_name": instance.name,
+               "timestamp": webhooks.iso_timestamp(utcnow())}
+    payload.update(fields)
+    webhooks.emit_event(instance.customer_id, instance, name, payload)
+
+
+def note_unavailable(instance, exc):
+    """A send found the instance down: the stored state must say so.
+
+    404: Evolution does not have it; an Evolution answer such as
+    ``Connection Closed``: closed; no answer at all: unknown.
+    """
+    state = {404: "not_found", None: "unknown"}.get(exc.status, "close")
+    try:
+        Instance.update(connection_state=state).where(
+            (Instance.id == instance.id)
+            & (Instance.connection_state != state)).execute()
+    except OperationalError:
+        pass  # a busy database must not turn a 502 into a 500
+
+
+def learn_lid(customer_id, lid_jid, phone):
+    """Evolution answered a send to ``phone`` with its LID: remember it."""
+    import identity
+    lid = identity.lid_of(lid_jid)
+    if lid:
+        try:
+            store.remember_lid(customer_id, lid, phone)
+        except OperationalError:
+            pass
 
 
 def recover_pending(older_than):

@@ -238,6 +238,23 @@ class ConversationWindow(BaseModel):
         indexes = ((("customer", "phone"), True),)
 
 
+class LidPair(BaseModel):
+    """A WhatsApp LID and the phone it belongs to, learned from payloads
+    that carry both (see ``identity.py``); per customer, because a LID is
+    exactly what WhatsApp uses to keep a number private."""
+    customer = ForeignKeyField(Customer)
+    lid = CharField()
+    phone = CharField()
+    updated_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("customer", "lid"), True),)
+
+
+# Opt-in events beyond the contract: only endpoints that list them get them.
+EXTENSION_EVENTS = ("instance.paused", "instance.resumed")
+
+
 class WebhookEndpoint(BaseModel):
     """A customer's URL that receives signed event deliveries."""
     customer = ForeignKeyField(Customer, backref="webhook_endpoints")
@@ -252,7 +269,15 @@ class WebhookEndpoint(BaseModel):
     created_at = DateTimeField(default=utcnow)
 
     def wants(self, event):
-        return not self.events or event in self.events.split(",")
+        return subscribed(self.events, event)
+
+
+def subscribed(events, event):
+    """Whether an endpoint listing ``events`` (comma-separated; empty is
+    the default subscription: the contract's events) gets ``event``."""
+    if not events:
+        return event not in EXTENSION_EVENTS
+    return event in events.split(",")
 
 
 class Event(BaseModel):
@@ -315,7 +340,7 @@ class MessageStatus(BaseModel):
 
 MODELS = [Customer, ApiKey, Instance, MessageLog, QuotaCounter, Suppression,
           IdempotencyRecord, ConversationWindow, WebhookEndpoint, Event,
-          Delivery, InboundEvent, SeenFact, MessageStatus]
+          Delivery, InboundEvent, SeenFact, MessageStatus, LidPair]
 WINDOW_HOURS = 24
 
 
@@ -352,12 +377,32 @@ def record_inbound(instance_id, name, body, outcome, emitted=0):
 def open_window(customer_id, phone, at=None):
     """Record an inbound message from ``phone``: (re)open its window."""
     at = at or utcnow()
+    # A late message (a retry, an offline backlog) never moves the window
+    # back from a newer one.
     (ConversationWindow.insert(customer=customer_id, phone=phone,
                                last_inbound_at=at)
      .on_conflict(conflict_target=[ConversationWindow.customer,
                                    ConversationWindow.phone],
-                  update={ConversationWindow.last_inbound_at: at})
+                  update={ConversationWindow.last_inbound_at: at},
+                  where=(ConversationWindow.last_inbound_at < at))
      .execute())
+
+
+def remember_lid(customer_id, lid, phone):
+    """Record (or correct) the phone of a LID for a customer."""
+    now = utcnow()
+    (LidPair.insert(customer=customer_id, lid=lid, phone=phone,
+                    updated_at=now)
+     .on_conflict(conflict_target=[LidPair.customer, LidPair.lid],
+                  update={LidPair.phone: phone, LidPair.updated_at: now})
+     .execute())
+
+
+def phone_for_lid(customer_id, lid):
+    """The phone learned for ``lid``, or None."""
+    return (LidPair.select(LidPair.phone)
+            .where((LidPair.customer == customer_id) & (LidPair.lid == lid))
+            .scalar())
 
 
 def window_is_open(customer_id, phone, now=None):
@@ -458,11 +503,15 @@ def open_db(url, pool_size=None):
     """Point ``db`` at the database of ``url`` (kept if already there);
     return the SQLite file's path, or None on PostgreSQL."""
     current = db.obj
-    if current is None or current.url != url or (
-            pool_size is not None and current._max_connections != pool_size):
+    resized = (is_postgres_url(url) and pool_size is not None
+               and current is not None
+               and current._max_connections != pool_size)
+    if current is None or current.url != url or resized:
         if current is not None:
-            # Pooled connections to another database must not be reused.
-            current.close_all()
+            # Pooled connections to another database must not be reused;
+            # one another thread still holds is left to it (closing it
+            # under that thread crashes SQLite).
+            current.close_idle()
         db.initialize(open_database(url, pool_size))
     return database_path(url)
 

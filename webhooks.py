@@ -101,7 +101,7 @@ def emit_event(customer_id, instance, name, payload):
     """
     endpoints = [endpoint_id for endpoint_id, events in store.execute(
         SQL_ENDPOINTS, customer_id).fetchall()
-        if not events or name in events.split(",")]
+        if store.subscribed(events, name)]
     if not endpoints:
         return 0
     uid = "evt_" + uuid.uuid4().hex
@@ -134,13 +134,19 @@ def emit_for_send(row, name, instance):
 # Both columns by equality and no ORDER BY: the only index that matches
 # is (instance_id, evolution_message_id), at any size and without
 # ANALYZE (tests/test_query_plans.py holds it to that).
-SQL_LOG_ID = ("SELECT id FROM messagelog WHERE instance_id = ? "
+SQL_LOG_ID = ("SELECT id, phone FROM messagelog WHERE instance_id = ? "
               "AND evolution_message_id = ? LIMIT 1")
+
+
+def log_row_for(instance_id, message_id):
+    """``(log id, phone)`` of the send of a WhatsApp message id, if it was
+    ours, else None."""
+    return store.execute(SQL_LOG_ID, instance_id, message_id).fetchone()
 
 
 def log_id_for(instance_id, message_id):
     """The send log row of a WhatsApp message id, if it was ours."""
-    row = store.execute(SQL_LOG_ID, instance_id, message_id).fetchone()
+    row = log_row_for(instance_id, message_id)
     return row[0] if row is not None else None
 
 

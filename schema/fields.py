@@ -2,6 +2,7 @@
 from marshmallow import ValidationError
 from marshmallow import fields
 
+import identity
 from policy import to_e164
 
 
@@ -20,11 +21,17 @@ class StrictString(fields.String):
 
 
 class Phone(StrictString):
-    """A phone number in international format, loaded as E.164."""
+    """A phone number in international format, loaded as canonical E.164.
+
+    Canonical (``identity.canonical_phone``): a Brazilian mobile with its
+    ninth digit, a Mexican one without the ``1`` after 52, whichever form
+    was given, so suppressions, windows, throttles and events all key on
+    one identity and the send path needs no extra work.
+    """
 
     def _deserialize(self, value, attr, data, **kwargs):
         value = super()._deserialize(value, attr, data, **kwargs)
-        phone = to_e164(value)
+        phone = to_e164(identity.canonical_phone(value) or value)
         if phone is None:
             raise ValidationError(
                 "Not a valid international phone number (E.164, e.g. "

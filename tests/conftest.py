@@ -210,6 +210,7 @@ def base_config(sandbox, database_url, ratelimit_url):
         "THROTTLE_INSTANCE_PER_SECOND": 1000,
         "THROTTLE_INSTANCE_PER_MINUTE": 10000,
         "THROTTLE_RECIPIENT_PER_DAY": 10000,
+        "STATE_REFRESH_SECONDS": 0,
     }
 
 
@@ -229,6 +230,8 @@ def make_app(base_config):
         state = app.extensions["gateway"]
         if state["dispatcher"]:
             state["dispatcher"].stop()
+        if state.get("refresher"):
+            state["refresher"].stop()
         if state["sandbox"]:
             state["sandbox"].close()
         state["evolution"].close()
@@ -321,6 +324,7 @@ def serve_gateway(tmp_path, base_config):
                 if requests.get(url + "/healthz", timeout=1).ok:
                     return types.SimpleNamespace(url=url, proc=proc)
             except requests.RequestException:
+                # A loaded machine may take over a second to answer.
                 time.sleep(0.1)
         raise AssertionError("gateway serve did not come up")
     yield start

@@ -12,6 +12,7 @@ from conftest import GATEWAY_BIN
 from conftest import create_account
 from conftest import create_endpoint
 from conftest import send_body
+from test_migrations import INITIAL
 from test_migrations import fill_pre_migration_database
 from test_migrations import live_models
 
@@ -78,7 +79,11 @@ def test_copy_keeps_every_row_and_the_gateway_carries_on(
         used_sqlite, empty_postgres_url, tmp_path, make_app):
     source_url, account = used_sqlite
     before = snapshot(source_url)
-    assert all(before.values()), [t for t, r in before.items() if not r]
+    # Every table of the first schema has rows; later tables may be
+    # empty, and are copied all the same.
+    first_tables = [m._meta.table_name for m in INITIAL.TABLES]
+    assert all(before[t] for t in first_tables), \
+        [t for t in first_tables if not before[t]]
     done = copy(source_url, empty_postgres_url, tmp_path)
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)

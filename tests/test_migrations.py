@@ -275,3 +275,37 @@ def test_migrate_check_tells_whether_the_database_is_current(tmp_path):
     check = run_gateway(tmp_path, "migrate", "--check")
     assert check.returncode == 0
     assert json.loads(check.stdout)["current"] is True
+
+
+def test_0003_moves_phones_to_their_canonical_form(tmp_path):
+    """Opt-outs stored as +553187654321 (Evolution's JID, no ninth digit)
+    or +5215512345678 must suppress what customers send to."""
+    path = str(tmp_path / "old.db")
+    fill_pre_migration_database(path)
+    db = peewee.SqliteDatabase(path, pragmas={"foreign_keys": 1})
+    with db.connection_context():
+        customer = db.execute_sql("SELECT id FROM customer").fetchone()[0]
+        early = datetime.datetime(2026, 11, 20, 9, 0)
+        late = datetime.datetime(2026, 11, 21, 9, 0)
+        for phone in ("+553187654321", "+5215512345678"):
+            db.execute_sql("INSERT INTO suppression (customer_id, phone, "
+                           "reason, created_at) VALUES (?, ?, 'opt_out', "
+                           "?)", (customer, phone, early))
+        for phone, at in (("+5531987654321", early),
+                          ("+553187654321", late)):
+            db.execute_sql("INSERT INTO conversationwindow (customer_id, "
+                           "phone, last_inbound_at) VALUES (?, ?, ?)",
+                           (customer, phone, at))
+        migrate.apply_pending(db)
+        suppressed = {r[0] for r in db.execute_sql(
+            "SELECT phone FROM suppression WHERE customer_id = ?",
+            (customer,))}
+        assert {"+5531987654321", "+525512345678"} <= suppressed
+        assert not {"+553187654321", "+5215512345678"} & suppressed
+        windows = db.execute_sql(
+            "SELECT phone, last_inbound_at FROM conversationwindow WHERE "
+            "customer_id = ? AND phone LIKE '+5531%'", (customer,)
+        ).fetchall()
+        assert [w[0] for w in windows] == ["+5531987654321"]
+        assert str(windows[0][1]).startswith("2026-11-21 09:00")
+        assert "lidpair" in db.get_tables()

@@ -1,5 +1,6 @@
 """Tests for the Evolution API sandbox, over real loopback HTTP."""
 
+import base64
 import threading
 import time
 
@@ -294,7 +295,8 @@ def test_send_emits_send_message_then_acks(server, http, state, receiver):
     assert events == ["send.message"] + ["messages.update"] * 3
     first = records[0]["json"]
     assert first["data"] == body
-    assert first["instance"] == NAME and first["apikey"] == TOKEN
+    # AUTHENTICATION_EXPOSE_IN_FETCH_INSTANCES is off by default: null.
+    assert first["instance"] == NAME and first["apikey"] is None
     assert first["destination"] == url
     assert first["sender"] == "5511900000001@s.whatsapp.net"
     assert first["date_time"].endswith("Z")
@@ -371,7 +373,7 @@ def test_inject_events(server, http, state, receiver):
                      "group": "120363012345678901@g.us"})
     control(http, server, f"inject/connection/{NAME}",
             {"state": "close", "status_reason": 401})
-    control(http, server, f"inject/qrcode/{NAME}")
+    http.get(f"{server}/instance/connect/{NAME}", headers={"apikey": TOKEN})
     control(http, server, f"inject/call/{NAME}", {"from": "5511912345678"})
     assert state.wait_for_webhooks()
     by_event = {}
@@ -388,13 +390,14 @@ def test_inject_events(server, http, state, receiver):
     assert group_key["participant"] == "5511912345678@s.whatsapp.net"
     assert group.json()["key"] == group_key
     assert by_event["connection.update"] == [
-        {"instance": NAME, "state": "close", "statusReason": 401}]
+        {"instance": NAME, "state": "close", "statusReason": 401},
+        {"instance": NAME, "state": "connecting", "statusReason": 200}]
     assert "status.instance" in by_event
     assert by_event["qrcode.updated"][0]["qrcode"]["instance"] == NAME
     assert [c["status"] for c in by_event["call"]] == ["offer", "timeout"]
     state_now = http.get(f"{server}/instance/connectionState/{NAME}",
                          headers={"apikey": TOKEN}).json()
-    assert state_now["instance"]["state"] == "close"
+    assert state_now["instance"]["state"] == "connecting"
     closed = send(http, server, {"number": "5511987654321", "text": "x"})
     assert closed.status_code == 500
 
@@ -486,3 +489,232 @@ def test_auto_create(http):
     finally:
         session.close()
         state.close()
+
+
+# ------------------------------------------------------ instance lifecycle
+
+def create(http, server, **body):
+    payload = {"instanceName": "new-01", "integration": "WHATSAPP-BAILEYS"}
+    payload.update(body)
+    return http.post(server + "/instance/create", json=payload,
+                     headers={"apikey": GLOBAL_KEY})
+
+
+def events_of(records, name):
+    return [r["json"]["data"] for r in records
+            if r["json"]["event"] == name]
+
+
+def test_create_is_close_without_qrcode(server, http, state):
+    response = create(http, server)
+    assert response.status_code == 201
+    body = response.json()
+    assert body["instance"]["status"] == "close"
+    assert body["instance"]["instanceName"] == "new-01"
+    assert "qrcode" not in body and body["webhook"] == {}
+    assert isinstance(body["hash"], str) and body["hash"] == body[
+        "hash"].upper()
+    state_now = http.get(f"{server}/instance/connectionState/new-01",
+                         headers={"apikey": body["hash"]}).json()
+    assert state_now == {"instance": {"instanceName": "new-01",
+                                      "state": "close"}}
+    # A closed instance cannot send.
+    assert send(http, server, {"number": "5511987654321", "text": "x"},
+                key=body["hash"], name="new-01").status_code == 500
+
+
+def test_create_name_check_comes_before_the_key(server, http):
+    taken = http.post(server + "/instance/create",
+                      json={"instanceName": NAME,
+                            "integration": "WHATSAPP-BAILEYS"},
+                      headers={"apikey": "wrong"})
+    assert taken.status_code == 403
+    assert taken.json()["response"]["message"] == [
+        f'This name "{NAME}" is already in use.']
+    assert http.post(server + "/instance/create",
+                     json={"instanceName": "free-01",
+                           "integration": "WHATSAPP-BAILEYS"},
+                     headers={"apikey": TOKEN}).status_code == 401
+
+
+def test_create_with_qrcode_starts_connecting(server, http):
+    body = create(http, server, qrcode=True).json()
+    assert body["instance"]["status"] == "connecting"
+    qr = body["qrcode"]
+    assert set(qr) == {"pairingCode", "code", "base64", "count"}
+    assert qr["pairingCode"] is None and qr["count"] == 1
+    assert qr["code"].startswith("2@")
+    assert qr["base64"].startswith("data:image/png;base64,")
+    png = base64.b64decode(qr["base64"].split(",", 1)[1])
+    assert png.startswith(b"\x89PNG\r\n\x1a\n")
+
+
+def test_create_webhook_needs_events(server, http, receiver):
+    url, _ = receiver
+    response = create(http, server, webhook={"url": url})
+    assert response.status_code == 400
+    assert response.json()["response"]["message"] == [
+        "Cannot read properties of undefined (reading 'length')"]
+    assert http.get(f"{server}/instance/connectionState/new-01",
+                    headers={"apikey": GLOBAL_KEY}).status_code == 404
+    ok = create(http, server, webhook={"url": url, "byEvents": False,
+                                       "events": ["CONNECTION_UPDATE"]})
+    assert ok.status_code == 201
+    assert ok.json()["webhook"]["webhookUrl"] == url
+
+
+def test_connect_scan_open(server, http, state, receiver):
+    url, records = receiver
+    token = create(http, server, webhook={
+        "url": url, "events": ["CONNECTION_UPDATE", "QRCODE_UPDATED"]}
+    ).json()["hash"]
+    headers = {"apikey": token}
+    first = http.get(f"{server}/instance/connect/new-01", headers=headers)
+    assert first.status_code == 200
+    qr = first.json()
+    assert set(qr) == {"pairingCode", "code", "base64", "count"}
+    assert qr["code"].startswith("2@") and qr["count"] == 1
+    # While connecting, connect answers the same QR again.
+    assert http.get(f"{server}/instance/connect/new-01",
+                    headers=headers).json() == qr
+    scanned = control(http, server, "scan/new-01",
+                      {"phone": "5511987650000", "profile_name": "Clinic"})
+    assert scanned.status_code == 201
+    assert http.get(f"{server}/instance/connectionState/new-01",
+                    headers=headers).json()["instance"]["state"] == "open"
+    # Connected: connect answers the connectionState body.
+    assert http.get(f"{server}/instance/connect/new-01",
+                    headers=headers).json() == {
+        "instance": {"instanceName": "new-01", "state": "open"}}
+    assert state.wait_for_webhooks()
+    updates = events_of(records, "connection.update")
+    assert [u["state"] for u in updates] == ["connecting", "open"]
+    assert updates[-1]["wuid"] == "5511987650000@s.whatsapp.net"
+    assert updates[-1]["profileName"] == "Clinic"
+    assert events_of(records, "qrcode.updated")[0]["qrcode"]["code"] == \
+        qr["code"]
+    [row] = http.get(server + "/instance/fetchInstances?instanceName=new-01",
+                     headers={"apikey": GLOBAL_KEY}).json()
+    assert row["connectionStatus"] == "open"
+    assert row["ownerJid"] == "5511987650000@s.whatsapp.net"
+    assert send(http, server, {"number": "5511987654321", "text": "x"},
+                key=token, name="new-01").status_code == 201
+
+
+def test_scan_needs_a_qr(server, http):
+    create(http, server)
+    assert control(http, server, "scan/new-01").status_code == 400
+
+
+def test_pairing_code(server, http):
+    token = create(http, server).json()["hash"]
+    qr = http.get(f"{server}/instance/connect/new-01?number=5511987650000",
+                  headers={"apikey": token}).json()
+    assert len(qr["pairingCode"]) == 8 and qr["pairingCode"].isalnum()
+
+
+def test_qr_limit_refuses(http, receiver):
+    url, records = receiver
+    state = sandbox.SandboxState(api_key=GLOBAL_KEY, config={
+        "qrcode_limit": 2, "webhook_retry_delay_s": 0.01})
+    srv, server = sandbox.start_sandbox_thread(state=state)
+    try:
+        token = create(http, server, webhook={
+            "url": url, "events": ["CONNECTION_UPDATE", "QRCODE_UPDATED"]}
+        ).json()["hash"]
+        http.get(f"{server}/instance/connect/new-01",
+                 headers={"apikey": token})
+        second = control(http, server, "inject/qrcode/new-01").json()
+        assert second["qrcode"]["count"] == 2
+        limit = control(http, server, "inject/qrcode/new-01").json()
+        assert limit == {"message": "QR code limit reached, please login "
+                                    "again", "statusCode": 500}
+        assert state.wait_for_webhooks()
+        assert events_of(records, "qrcode.updated")[-1] == limit
+        refused = events_of(records, "connection.update")[-1]
+        assert refused["state"] == "refused"
+        assert refused["statusReason"] == 428
+        # In memory the state goes back to close (monitor's noConnection).
+        assert http.get(f"{server}/instance/connectionState/new-01",
+                        headers={"apikey": token}).json()[
+            "instance"]["state"] == "close"
+    finally:
+        srv.shutdown()
+        srv.server_close()
+        state.close()
+
+
+def test_logout_restart_delete(server, http, state, receiver):
+    url, records = receiver
+    set_hook(http, server, url)
+    headers = {"apikey": TOKEN}
+    restarted = http.post(f"{server}/instance/restart/{NAME}",
+                          headers=headers)
+    assert restarted.status_code == 200
+    assert restarted.json()["instance"]["state"] == "open"
+    out = http.delete(f"{server}/instance/logout/{NAME}", headers=headers)
+    assert out.status_code == 200
+    assert out.json() == {"status": "SUCCESS", "error": False,
+                          "response": {"message": "Instance logged out"}}
+    again = http.delete(f"{server}/instance/logout/{NAME}", headers=headers)
+    assert again.status_code == 400
+    assert again.json()["response"]["message"] == [
+        f'The "{NAME}" instance is not connected']
+    # restartInstance answers its own failure as a 200 (2.3.6).
+    closed = http.post(f"{server}/instance/restart/{NAME}", headers=headers)
+    assert closed.status_code == 200
+    assert closed.json() == {"error": True, "message": "[object Object]"}
+    gone = http.delete(f"{server}/instance/delete/{NAME}", headers=headers)
+    assert gone.status_code == 200
+    assert gone.json()["response"]["message"] == "Instance deleted"
+    assert http.get(f"{server}/instance/connectionState/{NAME}",
+                    headers=headers).status_code == 404
+    assert state.wait_for_webhooks()
+    names = [r["json"]["event"] for r in records]
+    assert names[names.index("status.instance"):] == [
+        "status.instance", "logout.instance", "connection.update",
+        "instance.delete", "remove.instance"]
+    close = events_of(records, "connection.update")[-1]
+    assert close == {"instance": NAME, "state": "close", "statusReason": 401}
+    assert events_of(records, "logout.instance") == [None]
+    assert events_of(records, "instance.delete")[0]["instanceName"] == NAME
+
+
+def test_delete_of_connected_instance_logs_out_first(
+        server, http, state, receiver):
+    url, records = receiver
+    set_hook(http, server, url)
+    http.delete(f"{server}/instance/delete/{NAME}",
+                headers={"apikey": TOKEN})
+    assert state.wait_for_webhooks()
+    assert [r["json"]["event"] for r in records] == [
+        "status.instance", "logout.instance", "connection.update",
+        "instance.delete", "remove.instance"]
+
+
+def test_sent_messages_are_bounded(server, http, state):
+    state.config["sent_limit"] = 3
+    ids = [send(http, server, {"number": "5511987654321",
+                               "text": "n%d" % n}).json()["key"]["id"]
+           for n in range(5)]
+    kept = state.sent_messages()
+    assert [m["id"] for m in kept] == ids[2:]
+    state.set_sent_status(ids[0], "READ")  # forgotten: nothing happens
+    state.set_sent_status(ids[4], "READ")
+    assert state.sent_messages()[-1]["status"] == "READ"
+
+
+def test_injected_call_ending(server, http, state, receiver):
+    url, records = receiver
+    set_hook(http, server, url, events=["CALL"])
+    control(http, server, f"inject/call/{NAME}",
+            {"from": "5511912345678", "end": "terminate"})
+    control(http, server, f"inject/call/{NAME}",
+            {"from": "5511912345679", "end": "accept"})
+    assert state.wait_for_webhooks()
+    by_caller = {}
+    for call in events_of(records, "call"):
+        by_caller.setdefault(call["from"], []).append(call["status"])
+    assert by_caller == {
+        "5511912345678@s.whatsapp.net": ["offer", "terminate"],
+        "5511912345679@s.whatsapp.net": ["offer", "accept", "terminate"]}

@@ -37,7 +37,7 @@ def inbound(text, phone="966501234567", msg_id="3A0000000000000001"):
                 "id": msg_id},
         "pushName": "Maria", "status": "DELIVERY_ACK",
         "message": {"conversation": text}, "messageType": "conversation",
-        "messageTimestamp": 1795500000, "source": "ios"})
+        "messageTimestamp": int(time.time()), "source": "ios"})
 
 
 def receipt(message_id, status):
@@ -129,11 +129,15 @@ def test_intake_accepts_evolution_jwt(client, hooked):
     assert response.status_code == 200
 
 
-@pytest.mark.parametrize("key,claims", [
+@pytest.mark.parametrize("key,offsets", [
     ("another-key-of-enough-length-to-be-fine", {}),
-    (None, {"exp": int(time.time()) - 10}),
+    # Beyond the 120 s of clock-skew leeway (seconds from the test's now).
+    (None, {"exp": -300}),
+    (None, {"iat": 300}),
 ])
-def test_intake_refuses_bad_or_expired_jwt(client, hooked, key, claims):
+def test_intake_refuses_bad_or_expired_jwt(client, hooked, key, offsets):
+    claims = {name: int(time.time()) + delta
+              for name, delta in offsets.items()}
     token = make_jwt(key or instance_secret(), **claims)
     response = post_intake(client, inbound("hi"),
                            {"Authorization": "Bearer " + token})
@@ -235,7 +239,8 @@ def test_stop_in_a_sentence_is_not_an_opt_out(client, hooked):
 
 
 def test_opt_outs_trip_the_breaker(make_app, receiver):
-    app = make_app(BREAKER_MIN_SENDS=3, BREAKER_OPT_OUT_RATE=0.5)
+    app = make_app(BREAKER_MIN_SENDS=3, BREAKER_OPT_OUT_RATE=0.5,
+                   BREAKER_MIN_OPT_OUTS=2)
     client = app.test_client()
     account = create_account()
     for n in range(3):
