@@ -67,8 +67,8 @@ FULL = {"duration": 10.0, "rows": (10_000, 1_000_000), "events": 3000,
         "rates": (100, 200, 300), "modest": 50, "hung_backlog": 400,
         "life_rounds": 3, "embedded_marks": (2000, 10000)}
 SMOKE = {"duration": 1.0, "rows": (10_000, 50_000), "events": 200,
-         "rates": (100, 200, 300), "modest": 50, "hung_backlog": 40,
-         "life_rounds": 1, "embedded_marks": (200, 600)}
+         "rates": (100, 200), "modest": 50, "hung_backlog": 40,
+         "life_rounds": 1, "embedded_marks": (200, 500)}
 
 
 
