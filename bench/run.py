@@ -714,6 +714,10 @@ def main(argv=None):
                "recipients too), so each instance's throttle windows hold "
                "what a real instance's would; see bench/README.md for one "
                "instance taking everything." % INSTANCES)
+    if args.smoke:
+        bench.note("Smoke run: 1-second steps and CPU counted in 10 ms ticks "
+                   "per process, so its figures are coarse; the targets are "
+                   "for the full run.")
     if not loadgen.wrk_available():
         bench.note("wrk is not installed: saturation used the Python "
                    "closed-loop generator (apt-get install wrk).")
