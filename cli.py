@@ -12,12 +12,11 @@ from urllib.parse import urlparse
 
 
 import cli_instances
+import cli_threecx
 import identity
-import content_policy
 import migrate
 import store
-import threecx
-import threecx_rules
+import threecx_chat_setup
 import webhooks
 from config import ConfigError
 from config import describe_settings
@@ -186,11 +185,17 @@ def cmd_suppressions(args, settings):
 
 
 def _endpoint_dict(endpoint):
-    return {"id": endpoint.id, "customer_id": endpoint.customer_id,
+    body = {"id": endpoint.id, "customer_id": endpoint.customer_id,
             "url": endpoint.url,
             "events": endpoint.events.split(",") if endpoint.events else [],
             "enabled": endpoint.enabled,
             "disabled_reason": endpoint.disabled_reason}
+    if endpoint.kind != "customer":
+        # A 3CX webhook (gateway 3cx messaging): its path token is 3CX's
+        # only credential, so it is shown masked.
+        body.update(kind=endpoint.kind,
+                    url=threecx_chat_setup.mask_url(endpoint.url))
+    return body
 
 
 def _events(raw):
@@ -297,174 +302,6 @@ def cmd_sandbox(args, settings):
     sandbox.run_sandbox(host=args.host, port=args.port, state=state)
 
 
-def add_threecx_commands(subparsers):
-    """Add the ``gateway 3cx ...`` commands."""
-    commands = subparsers.add_parser(
-        "3cx", help="3CX integrations").add_subparsers(
-        dest="action", required=True, parser_class=_Parser)
-    p = commands.add_parser("create", help="create an integration; prints "
-                            "its secret once")
-    p.add_argument("customer_id", type=_positive_int)
-    p.add_argument("--instance", required=True)
-    p.add_argument("--business-name", default="")
-    p.add_argument("--business-hours", default="")
-    p.add_argument("--timezone", default="UTC")
-    p.add_argument("--country")
-    p.set_defaults(func=cmd_3cx_create)
-    commands.add_parser("list").set_defaults(func=cmd_3cx_list)
-    p = commands.add_parser("rotate-secret")
-    p.add_argument("integration_id", type=_positive_int)
-    p.set_defaults(func=cmd_3cx_rotate_secret)
-    p = commands.add_parser("set", help="change an integration")
-    p.add_argument("integration_id", type=_positive_int)
-    for flag in ("--enabled", "--call-events", "--outbound",
-                 "--strict-window"):
-        p.add_argument(flag, type=_on_off)
-    p.add_argument("--template", action="append", default=[],
-                   type=_assignment, metavar="EVENT=TEXT")
-    p.add_argument("--template-enabled", action="append", default=[],
-                   type=_assignment, metavar="EVENT=on|off")
-    hmac_group = p.add_mutually_exclusive_group()
-    hmac_group.add_argument("--hmac-secret")
-    hmac_group.add_argument("--hmac", choices=("off",))
-    p.add_argument("--allow-ips", metavar="CIDR,CIDR")
-    p.add_argument("--business-name")
-    p.add_argument("--business-hours")
-    p.add_argument("--timezone")
-    p.add_argument("--country")
-    p.add_argument("--instance")
-    p.add_argument("--min-phone-digits", type=_positive_int)
-    p.set_defaults(func=cmd_3cx_set)
-    p = commands.add_parser("template", help="print a 3CX CRM template")
-    p.add_argument("integration_id", type=_positive_int)
-    p.add_argument("--url", default="https://gateway.example.com",
-                   help="the gateway's public base URL")
-    p.set_defaults(func=cmd_3cx_template)
-    p = commands.add_parser("events", help="recent events and outcomes")
-    p.add_argument("integration_id", type=_positive_int)
-    p.add_argument("--limit", type=_positive_int, default=50)
-    p.set_defaults(func=cmd_3cx_events)
-
-
-
-
-def _on_off(raw):
-    if raw not in ("on", "off"):
-        raise argparse.ArgumentTypeError("expected on or off, not %r" % raw)
-    return raw == "on"
-
-
-def _assignment(raw):
-    name, sep, value = raw.partition("=")
-    if not sep or not name:
-        raise argparse.ArgumentTypeError("expected EVENT=VALUE, not %r"
-                                         % raw)
-    return name.strip(), value
-
-
-
-
-
-
-def _get_integration(integration_id):
-    row = threecx.ThreeCxIntegration.get_or_none(
-        threecx.ThreeCxIntegration.id == integration_id)
-    if row is None:
-        raise UsageError("no 3CX integration with id %s" % integration_id)
-    return row
-
-
-def cmd_3cx_create(args, settings):
-    try:
-        row, secret = threecx.create_integration(
-            args.customer_id, args.instance, args.business_name,
-            args.timezone, args.country, args.business_hours)
-    except threecx.IntegrationError as exc:
-        raise UsageError(str(exc)) from None
-    body = {"id": row.id, "secret": secret}
-    body.update(threecx.integration_to_dict(row))
-    body["module_enabled"] = row.customer.has_module("3cx")
-    _print(body)
-
-
-def cmd_3cx_list(args, settings):
-    _print([threecx.integration_to_dict(row) for row in
-            threecx.ThreeCxIntegration.select().order_by(threecx.ThreeCxIntegration.id)])
-
-
-def cmd_3cx_rotate_secret(args, settings):
-    row = _get_integration(args.integration_id)
-    _print({"id": row.id, "secret": threecx.rotate_secret(row)})
-
-
-def cmd_3cx_set(args, settings):
-    row = _get_integration(args.integration_id)
-    try:
-        apply_settings(row, args, content_policy.load_rules(
-            settings.CONTENT_RULES_PATH or None))
-    except threecx.IntegrationError as exc:
-        raise UsageError(str(exc)) from None
-    row.save()
-    log.info("3cx integration=%s settings changed", row.id)
-    _print(threecx.integration_to_dict(row))
-
-
-def apply_settings(row, args, content_rules):
-    """Copy the ``3cx set`` options given onto ``row`` (not saved)."""
-    for flag, field in (("enabled", "enabled"),
-                        ("call_events", "call_events_enabled"),
-                        ("outbound", "outbound_enabled"),
-                        ("strict_window", "strict_window"),
-                        ("business_name", "business_name"),
-                        ("business_hours", "business_hours"),
-                        ("min_phone_digits", "min_phone_digits")):
-        if getattr(args, flag) is not None:
-            setattr(row, field, getattr(args, flag))
-    if args.timezone is not None:
-        threecx.check_zone(args.timezone)
-        row.timezone = args.timezone
-    if args.country is not None:
-        row.country = threecx.check_country(args.country)
-    if args.instance is not None:
-        row.instance = threecx.find_instance(row.customer, args.instance)
-    if args.hmac_secret is not None:
-        if len(args.hmac_secret) < 16:
-            raise threecx.IntegrationError("an HMAC secret needs at least 16 "
-                                   "characters")
-        row.hmac_secret = args.hmac_secret
-    elif args.hmac == "off":
-        row.hmac_secret = None
-    if args.allow_ips is not None:
-        try:
-            networks = threecx_rules.parse_networks(args.allow_ips)
-        except ValueError as exc:
-            raise threecx.IntegrationError(str(exc)) from None
-        row.allowed_ips = ",".join(str(n) for n in networks)
-    for event, text in args.template:
-        threecx.set_template(row, event, text=text, content_rules=content_rules)
-    for event, value in args.template_enabled:
-        if value not in ("on", "off"):
-            raise threecx.IntegrationError("--template-enabled %s: expected on or "
-                                   "off, not %r" % (event, value))
-        threecx.set_template(row, event, enabled=value == "on")
-
-
-def cmd_3cx_template(args, settings):
-    row = _get_integration(args.integration_id)
-    base = args.url.rstrip("/")
-    if not base.startswith(("https://", "http://")):
-        raise UsageError("--url must start with https:// or http://")
-    print(threecx_rules.build_crm_template(
-        "%s/integrations/3cx/webhook/%d" % (base, row.id),
-        name="WhatsApp Gateway %d" % row.id, country=row.country), end="")
-
-
-def cmd_3cx_events(args, settings):
-    row = _get_integration(args.integration_id)
-    _print([threecx.event_to_dict(event) for event in
-            row.events.order_by(threecx.ThreeCxEvent.id.desc()).limit(args.limit)])
-
-
 def build_parser():
     parser = _Parser(prog="gateway", description="WhatsApp Gateway")
     sub = parser.add_subparsers(dest="command", required=True,
@@ -552,7 +389,7 @@ def build_parser():
     p.add_argument("--since", type=_time)
     p.set_defaults(func=cmd_deliveries_replay)
 
-    add_threecx_commands(sub)
+    cli_threecx.add_commands(sub)
 
     p = sub.add_parser("suppressions")
     p.add_argument("action", choices=("add", "remove", "list"))

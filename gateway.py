@@ -29,6 +29,7 @@ import sandbox
 import sending
 import store
 import threecx
+import threecx_chat
 import webhooks
 import whatsapp_numbers
 from config import load_settings
@@ -115,6 +116,7 @@ def create_app(config=None):
     register_hooks(app)
     register_routes(app)
     app.register_blueprint(threecx.bp)
+    app.register_blueprint(threecx_chat.bp)
     app.register_blueprint(intake.bp)
     return app
 

@@ -39,6 +39,7 @@ from peewee import OperationalError
 
 import normalizer
 import store
+import threecx_chat
 from errors import ApiError
 from store import ConversationWindow
 from store import Instance
@@ -197,6 +198,9 @@ def process_envelope(instance, envelope):
             count, opted = handle_inbound(instance, event)
             emitted += count
             opted_out = opted_out or opted
+        # After opt-out handling: 3CX chat forwarding and receipts.
+        emitted += threecx_chat.on_intake_event(instance, event,
+                                                envelope.get("sender"))
     return ("processed" if new else "duplicate"), emitted, opted_out
 
 

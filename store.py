@@ -267,6 +267,12 @@ class WebhookEndpoint(BaseModel):
     # is claimed for it until then, so a dead endpoint costs no churn.
     blocked_until = DateTimeField(null=True, index=True)
     created_at = DateTimeField(default=utcnow)
+    # "customer", or "3cx" for a PBX's messaging webhook (threecx_chat),
+    # whose ``events`` names no customer event, so emit_event skips it.
+    kind = CharField(default="customer")
+    # The operator let this one endpoint reach a private network (a PBX
+    # on the LAN) although GATEWAY_WEBHOOK_ALLOW_PRIVATE is off.
+    allow_private = BooleanField(default=False)
 
     def wants(self, event):
         return subscribed(self.events, event)

@@ -119,6 +119,16 @@ class ThreeCxIntegration(BaseModel):
     templates = TextField(default="{}")
     created_at = DateTimeField(default=utcnow)
     secret_rotated_at = DateTimeField(default=utcnow)
+    # Two-way chat (threecx_chat.py): the gateway as 3CX's Generic SMS
+    # provider.  The key 3CX sends as a Bearer token, hashed like the
+    # secret; the 3CX webhook is a WebhookEndpoint of kind "3cx".
+    messaging_key_hash = CharField(null=True)
+    messaging_key_rotated_at = DateTimeField(null=True)
+    messaging_endpoint_id = IntegerField(null=True)
+    # The 3CX trunk's number (E.164): inbound ``to``, outbound ``from``.
+    messaging_number = CharField(null=True)
+    messaging_inbound = BooleanField(default=True)
+    messaging_status_events = BooleanField(default=False)
 
 
 class ThreeCxEvent(BaseModel):
@@ -136,7 +146,9 @@ class ThreeCxEvent(BaseModel):
 
     class Meta:
         indexes = ((("integration", "dedupe_key"), True),
-                   (("integration", "id"), False))
+                   (("integration", "id"), False),
+                   # Delivery receipts of chat replies find their event.
+                   (("integration", "message_id"), False))
 
 
 class ThreeCxCooldown(BaseModel):

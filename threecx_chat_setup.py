@@ -1,0 +1,199 @@
+"""Setting up 3CX two-way chat: what ``gateway 3cx messaging`` does.
+
+The messaging key (shown once, stored as its SHA-256), the 3CX Webhook
+URL (a webhook endpoint of kind ``3cx``, public unless the operator lets
+this one PBX be on a private network), the 3CX trunk's number and the
+inbound / status-event switches, plus a test message to 3CX.  The
+runtime side is ``threecx_chat.py``.
+"""
+import logging
+import secrets
+import socket
+from urllib.parse import urlparse
+
+import threecx
+import threecx_rules as rules
+import webhooks
+from store import WebhookEndpoint
+from store import db
+from store import utcnow
+from threecx_chat import ENDPOINT_EVENTS
+from threecx_chat import INBOUND_EVENT
+from threecx_chat import KEY_PREFIX
+from threecx_chat import PATH
+from threecx_chat import canonical
+from threecx_chat import envelope
+from threecx_chat import iso
+from threecx_chat import uid_to_uuid
+
+log = logging.getLogger(__name__)
+
+TEST_TEXT = ("Test from WhatsApp Gateway: WhatsApp messages to this number "
+             "arrive here.")
+
+
+class ChatError(ValueError):
+    """A bad messaging setting, said in one line."""
+
+
+def generate_key():
+    return KEY_PREFIX + secrets.token_urlsafe(32)
+
+
+def configure(integration, settings, webhook_url=None, rotate_key=False,
+              inbound=None, status_events=None, number=None,
+              private_network=None):
+    """Apply ``gateway 3cx messaging`` options; return ``(row, key)``.
+
+    The messaging key is created on first use and on ``rotate_key``, and
+    returned only then: only its SHA-256 is kept.
+    """
+    key = None
+    if rotate_key or not integration.messaging_key_hash:
+        key = generate_key()
+        integration.messaging_key_hash = rules.hash_secret(key)
+        integration.messaging_key_rotated_at = utcnow()
+    if number is not None:
+        if number == "":
+            integration.messaging_number = None
+        else:
+            e164 = canonical(number)
+            if e164 is None:
+                raise ChatError("--number %r is not an E.164 number such "
+                                "as +966112345678" % number)
+            integration.messaging_number = e164
+    if inbound is not None:
+        integration.messaging_inbound = inbound
+    if status_events is not None:
+        integration.messaging_status_events = status_events
+    endpoint = find_endpoint(integration)
+    if webhook_url is not None or private_network is not None:
+        if webhook_url is None and endpoint is None:
+            raise ChatError("--private-network needs --webhook-url first")
+        allow = private_network if private_network is not None else (
+            endpoint.allow_private if endpoint else False)
+        url = webhook_url if webhook_url is not None else endpoint.url
+        check_webhook_url(url, allow or settings.WEBHOOK_ALLOW_PRIVATE)
+        with db.atomic():
+            if endpoint is None:
+                endpoint = WebhookEndpoint.create(
+                    customer=integration.customer_id, url=url,
+                    secret=webhooks.create_secret(), events=ENDPOINT_EVENTS,
+                    kind="3cx", allow_private=allow)
+            else:
+                (WebhookEndpoint.update(url=url, allow_private=allow,
+                                        enabled=True, disabled_reason=None,
+                                        blocked_until=None)
+                 .where(WebhookEndpoint.id == endpoint.id).execute())
+                endpoint = WebhookEndpoint.get_by_id(endpoint.id)
+            integration.messaging_endpoint_id = endpoint.id
+            integration.save()
+    else:
+        integration.save()
+    log.info("3cx integration=%s messaging settings changed%s",
+             integration.id, " (new key)" if key else "")
+    return integration, key
+
+
+def send_test(integration, phone):
+    """Queue a ``message.received`` from ``phone`` to 3CX's webhook (the
+    reference's "send test message"); returns the delivery id."""
+    endpoint = find_endpoint(integration)
+    if endpoint is None:
+        raise ChatError("--send-test needs the 3CX webhook: add "
+                        "--webhook-url")
+    if not integration.messaging_number:
+        raise ChatError("--send-test needs the 3CX number: add --number")
+    sender = canonical(phone)
+    if sender is None:
+        raise ChatError("--send-test %r is not an E.164 number" % phone)
+    now = iso(utcnow())
+    with db.atomic():
+        delivery_id = webhooks.queue_delivery(
+            integration.customer_id, integration.instance_id, endpoint.id,
+            "3cx.message.received", lambda uid: envelope(
+                "message.received", uid, now, {
+                    "record_type": "message", "direction": "inbound",
+                    "id": uid_to_uuid(uid), "type": "SMS",
+                    "from": {"phone_number": sender},
+                    "to": [{"phone_number": integration.messaging_number}],
+                    "text": TEST_TEXT, "received_at": now, "media": []}))
+        threecx.record_event(integration, INBOUND_EVENT, None, sender,
+                             "processed", "test")
+    return delivery_id
+
+
+def find_endpoint(integration):
+    if not integration.messaging_endpoint_id:
+        return None
+    return WebhookEndpoint.get_or_none(
+        WebhookEndpoint.id == integration.messaging_endpoint_id)
+
+
+def check_webhook_url(url, allow_private):
+    """3CX's Webhook URL: http(s), and public unless allowed."""
+    parsed = urlparse(url)
+    if parsed.scheme not in ("https", "http") or not parsed.hostname:
+        raise ChatError("--webhook-url must be the https:// URL 3CX shows "
+                        "on the SMS tab")
+    if allow_private:
+        return
+    try:
+        infos = socket.getaddrinfo(parsed.hostname, parsed.port or 443,
+                                   proto=socket.IPPROTO_TCP)
+    except (socket.gaierror, UnicodeError):
+        return  # not resolvable here: the dispatcher checks each connection
+    if any(webhooks.is_blocked_address(info[4][0]) for info in infos):
+        raise ChatError("--webhook-url resolves to a private address; if "
+                        "the PBX is on your own network, add "
+                        "--private-network on")
+
+
+def mask_url(url):
+    """The URL without its secret path token."""
+    parsed = urlparse(url)
+    path = parsed.path
+    head, _, token = path.rpartition("/")
+    if token:
+        path = "%s/%s…" % (head, token[:4])
+    return "%s://%s%s" % (parsed.scheme, parsed.netloc, path)
+
+
+def summarize(integration):
+    """Two-way chat in ``gateway 3cx list``: on or off, and how."""
+    if not integration.messaging_key_hash:
+        return {"enabled": False}
+    return {"enabled": True, "provider_path": PATH % integration.id,
+            "webhook_endpoint_id": integration.messaging_endpoint_id,
+            "number": integration.messaging_number,
+            "inbound": integration.messaging_inbound,
+            "status_events": integration.messaging_status_events}
+
+
+def describe(integration, base_url):
+    """What ``gateway 3cx messaging`` prints (never a key or the token)."""
+    endpoint = find_endpoint(integration)
+    notes = []
+    if not integration.messaging_number:
+        notes.append("No --number: inbound messages use the WhatsApp "
+                     "number of the instance as 3CX's number; it must be "
+                     "the 3CX trunk's main number exactly.")
+    if endpoint is None:
+        notes.append("No --webhook-url yet: copy the Webhook URL from the "
+                     "3CX SMS tab, then run this again with it.")
+    if not integration.customer.has_module("3cx"):
+        notes.append("The customer has no 3cx module: every request is "
+                     "refused until it is added.")
+    return {
+        "id": integration.id,
+        "provider_url": base_url.rstrip("/") + PATH % integration.id,
+        "number": integration.messaging_number,
+        "webhook_url": mask_url(endpoint.url) if endpoint else None,
+        "webhook_endpoint_id": endpoint.id if endpoint else None,
+        "private_network": bool(endpoint and endpoint.allow_private),
+        "inbound": integration.messaging_inbound,
+        "outbound": integration.outbound_enabled,
+        "status_events": integration.messaging_status_events,
+        "key_rotated_at": integration.messaging_key_rotated_at,
+        "notes": notes,
+    }
