@@ -216,7 +216,12 @@ class Tracer:
 def tracer(app, monkeypatch):
     tracer = Tracer()
     database = store.db.obj
-    database.close_all()  # pooled connections opened untraced
+    # Every check-out goes through the traced `_connect` below, pooled
+    # connections included.  Only idle ones are closed here: close_all()
+    # would also close the one the app's dispatcher thread may be using
+    # (its first housekeeping runs at start), and closing a SQLite
+    # connection under a running statement crashes the process.
+    database.close_idle()
     original = database._connect
 
     def traced_connect():
@@ -234,6 +239,9 @@ def tracer(app, monkeypatch):
     monkeypatch.setattr(storage, "_open", traced_open)
     storage.close()
     yield tracer
+    dispatcher = app.extensions["gateway"]["dispatcher"]
+    if dispatcher:
+        dispatcher.stop()  # no thread left using a connection closed here
     store.db.close_all()
     storage.close()
 
