@@ -7,6 +7,8 @@ import argparse
 import datetime
 import json
 import logging
+import os
+import sqlite3
 import sys
 from urllib.parse import urlparse
 
@@ -15,6 +17,7 @@ import cli_instances
 import cli_threecx
 import identity
 import migrate
+import secretbox
 import store
 import threecx_chat_setup
 import webhooks
@@ -85,7 +88,54 @@ def _get(model, ident, label):
 
 
 def cmd_init_db(args, settings):
-    _print({"database": store.describe_database(settings.DATABASE_URL)})
+    _print({"database": where_database(settings)})
+
+
+def cmd_backup(args, settings):
+    """A consistent copy of the live SQLite database (online backup API:
+    writers keep going while it runs)."""
+    source = store.database_path(settings.DATABASE_URL)
+    if source is None:
+        raise UsageError("backup copies a SQLite database; for PostgreSQL "
+                         "use pg_dump")
+    source = os.path.abspath(source)
+    target = os.path.abspath(args.path)
+    if os.path.isdir(target):
+        target = os.path.join(target, "gateway-%s.db" % utcnow().strftime(
+            "%Y%m%d-%H%M%S"))
+    if os.path.exists(target):
+        raise UsageError("%s exists; choose a new file name" % target)
+    if not os.path.isdir(os.path.dirname(target)):
+        raise UsageError("no directory %s" % os.path.dirname(target))
+    partial = target + ".partial"
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.close(fd)
+    try:
+        src = sqlite3.connect(source)
+        dst = sqlite3.connect(partial)
+        try:
+            with dst:
+                src.backup(dst, pages=1024)
+            check = dst.execute("PRAGMA integrity_check").fetchone()[0]
+            # A standalone copy: no -wal beside it to lose.
+            dst.execute("PRAGMA journal_mode=DELETE")
+        finally:
+            dst.close()
+            src.close()
+        if check != "ok":
+            raise UsageError("the copy failed its integrity check: %s"
+                             % check)
+        os.replace(partial, target)
+    finally:
+        if os.path.exists(partial):
+            os.unlink(partial)
+    key_file = secretbox.key_file_path(source)
+    _print({"database": source, "backup": target,
+            "bytes": os.path.getsize(target),
+            "secret_key_file": key_file if os.path.exists(key_file)
+            else None,
+            "note": "sealed secrets need the key: keep a copy of "
+                    "GATEWAY_SECRET_KEY or secret.key, stored apart"})
 
 
 def cmd_migrate(args, settings):
@@ -94,7 +144,8 @@ def cmd_migrate(args, settings):
     ``--check`` exits 1 when the database is not current, so a deploy
     script can ask before it starts new code.
     """
-    store.open_db(settings.DATABASE_URL)
+    require_database(settings)
+    store.open_db(settings.DATABASE_URL, secret_key=settings.SECRET_KEY)
     where = store.describe_database(settings.DATABASE_URL)
     with db.connection_context():
         if args.check:
@@ -229,6 +280,10 @@ def _time(raw):
 
 def cmd_webhooks_create(args, settings):
     customer = _get(Customer, args.customer_id, "customer")
+    try:
+        webhooks.check_url(args.url, settings.WEBHOOK_ALLOW_PRIVATE)
+    except webhooks.InvalidWebhookUrl as exc:
+        raise UsageError(str(exc)) from None
     endpoint = WebhookEndpoint.create(customer=customer, url=args.url,
                                       secret=webhooks.create_secret(),
                                       events=args.events or "")
@@ -285,8 +340,48 @@ def cmd_deliveries_replay(args, settings):
     _print({"replayed": count})
 
 
+def cmd_secrets_generate_key(args, settings):
+    print(secretbox.generate_key())
+
+
+def cmd_secrets_rotate(args, settings):
+    """Reseal every stored secret with the newest key of
+    GATEWAY_SECRET_KEY (list the old one after it until this is done)."""
+    import gateway  # noqa: F401  (every module's models, to find them)
+    count = 0
+    for model, field in secretbox_columns():
+        column = field.column_name
+        table = model._meta.table_name
+        with db.atomic():
+            rows = db.execute_sql("SELECT id, %s FROM %s" % (column, table))
+            for row_id, value in list(rows):
+                if value:
+                    db.execute_sql("UPDATE %s SET %s = ? WHERE id = ?"
+                                   % (table, column),
+                                   (secretbox.reseal(value), row_id))
+                    count += 1
+    _print({"resealed": count})
+
+
+def secretbox_columns():
+    """(model, field) of every sealed column."""
+    for model in store.all_models():
+        for field in model._meta.sorted_fields:
+            if isinstance(field, secretbox.SecretField):
+                yield model, field
+
+
 def cmd_config(args, settings):
     print(describe_settings())
+    print("\ndatabase: %s" % where_database(settings))
+
+
+def where_database(settings):
+    """The database in use, said exactly: the SQLite file's absolute
+    path, or the PostgreSQL URL without its password."""
+    path = store.database_path(settings.DATABASE_URL)
+    return (os.path.abspath(path) if path
+            else store.describe_database(settings.DATABASE_URL))
 
 
 def cmd_serve(args, settings):
@@ -308,10 +403,14 @@ def build_parser():
                                 parser_class=_Parser)
 
     p = sub.add_parser("serve", help="run the service under gunicorn")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=_positive_int, default=8000)
-    p.add_argument("--workers", type=_positive_int, default=2)
-    p.add_argument("--threads", type=_positive_int, default=4)
+    p.add_argument("--host", help="default: GATEWAY_BIND, else "
+                   "127.0.0.1")
+    p.add_argument("--port", type=_positive_int,
+                   help="default: GATEWAY_BIND, else 8000")
+    p.add_argument("--workers", type=_positive_int,
+                   help="default: GATEWAY_WORKERS")
+    p.add_argument("--threads", type=_positive_int,
+                   help="default: GATEWAY_THREADS")
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("sandbox", help="run the Evolution API sandbox")
@@ -325,7 +424,8 @@ def build_parser():
                    help="version to emulate (1.x switches to v1 bodies)")
     p.set_defaults(func=cmd_sandbox, no_db=True)
 
-    sub.add_parser("init-db").set_defaults(func=cmd_init_db)
+    sub.add_parser("init-db", help="create the database (prints where)"
+                   ).set_defaults(func=cmd_init_db, creates_db=True)
     p = sub.add_parser("copy-database", help="copy the SQLite database "
                        "into an empty PostgreSQL one (moving to several "
                        "hosts)")
@@ -335,6 +435,10 @@ def build_parser():
     p.add_argument("--check", action="store_true",
                    help="only report; exit 1 when migrations are pending")
     p.set_defaults(func=cmd_migrate, no_db=True)
+    p = sub.add_parser("backup", help="consistent online copy of the "
+                       "SQLite database")
+    p.add_argument("path", help="new file, or a directory to put it in")
+    p.set_defaults(func=cmd_backup)
     sub.add_parser("config", help="print the settings table").set_defaults(
         func=cmd_config, no_db=True)
 
@@ -391,6 +495,16 @@ def build_parser():
 
     cli_threecx.add_commands(sub)
 
+    secrets_cmd = sub.add_parser(
+        "secrets", help="the key sealing stored secrets").add_subparsers(
+        dest="action", required=True, parser_class=_Parser)
+    secrets_cmd.add_parser(
+        "generate-key", help="print a new GATEWAY_SECRET_KEY").set_defaults(
+        func=cmd_secrets_generate_key, no_db=True)
+    secrets_cmd.add_parser(
+        "rotate", help="reseal stored secrets with the newest key"
+    ).set_defaults(func=cmd_secrets_rotate)
+
     p = sub.add_parser("suppressions")
     p.add_argument("action", choices=("add", "remove", "list"))
     p.add_argument("customer_id", type=_positive_int)
@@ -406,15 +520,34 @@ def main(argv=None):
         settings = load_settings()
         if getattr(args, "no_db", False) or args.command == "serve":
             return args.func(args, settings) or 0
-        store.init_db(settings.DATABASE_URL)
+        if not getattr(args, "creates_db", False):
+            require_database(settings)
+        store.init_db(settings.DATABASE_URL, secret_key=settings.SECRET_KEY)
         with db.connection_context():
             return args.func(args, settings) or 0
     except UsageError as exc:
         print("gateway: error: %s" % exc, file=sys.stderr)
         return 2
-    except ConfigError as exc:
+    except (ConfigError, secretbox.SecretKeyError) as exc:
         print("gateway: %s" % exc, file=sys.stderr)
         return 2
     except NumberError as exc:
         print("gateway: error: %s" % exc, file=sys.stderr)
         return 2
+
+
+def require_database(settings):
+    """Refuse to run on a database file that does not exist.
+
+    Only ``init-db`` and ``serve`` create one: anything else run from
+    the wrong directory would otherwise work on a new, empty database.
+    """
+    path = store.database_path(settings.DATABASE_URL)
+    if path is None:
+        return  # a server: migrations create the schema, nothing else
+    path = os.path.abspath(path)
+    if not os.path.exists(path):
+        raise UsageError(
+            "no database at %s (set GATEWAY_DATA_DIR or "
+            "GATEWAY_DATABASE_URL to the service's, or create it with "
+            "`gateway init-db`)" % path)

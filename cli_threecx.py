@@ -186,6 +186,11 @@ def apply_settings(row, args, content_rules):
             raise threecx.IntegrationError("--template-enabled %s: expected on or "
                                    "off, not %r" % (event, value))
         threecx.set_template(row, event, enabled=value == "on")
+    try:
+        threecx_rules.check_business_hours(threecx.load_templates(row),
+                                           row.business_hours)
+    except ValueError as exc:
+        raise threecx.IntegrationError(str(exc)) from None
 
 
 def cmd_3cx_template(args, settings):

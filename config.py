@@ -55,6 +55,8 @@ def _parse_fraction(raw):
 
 
 def _parse_database_url(raw):
+    if not raw:
+        return ""  # resolved from DATA_DIR by load_settings
     parsed = urlparse(raw)
     if parsed.scheme in ("postgresql", "postgres"):
         try:
@@ -121,11 +123,12 @@ class Setting:
 
 
 SETTINGS = (
-    Setting("DATABASE_URL", _parse_database_url, "sqlite:///gateway.db",
+    Setting("DATABASE_URL", _parse_database_url, "",
             "SQLite database URL (relative paths are from the working "
             "directory; WAL mode is switched on), or "
             "`postgresql://user:password@host:5432/dbname` for several "
-            "hosts (needs the `postgres` extra)."),
+            "hosts (needs the `postgres` extra). Unset: `gateway.db` in "
+            "`GATEWAY_DATA_DIR`."),
     Setting("DATABASE_POOL_SIZE", _parse_positive_int, "20",
             "PostgreSQL: most connections one worker process keeps open "
             "(cover gunicorn's threads + `WEBHOOK_POOL_SIZE` + 2). A "
@@ -210,7 +213,29 @@ SETTINGS = (
     Setting("TRUSTED_PROXIES", _parse_csv, "127.0.0.1,::1",
             "Proxies whose X-Forwarded-For is believed (nginx in front)."),
     Setting("LOG_LEVEL", _parse_level, "INFO", "Log level."),
+    Setting("DATA_DIR", _parse_text, "",
+            "Directory of the SQLite database (`gateway.db`), the "
+            "rate-limit file and `secret.key` when `GATEWAY_DATABASE_URL` "
+            "is unset. Unset: the working directory."),
+    Setting("SECRET_KEY", _parse_text, "",
+            "Fernet key(s) sealing stored secrets (webhook, intake and 3CX "
+            "HMAC secrets, Evolution tokens), comma-separated, newest "
+            "first. Unset: generated once into `secret.key` beside a SQLite "
+            "database; required with PostgreSQL (same key on every host)."),
+    Setting("MESSAGE_TEXT_RETENTION_DAYS", _parse_non_negative_int, "0",
+            "Days message texts stay in the log; older texts are blanked, "
+            "the rows kept (0 keeps them). `authentication` texts are never "
+            "stored."),
+    Setting("METRICS_TOKEN", _parse_text, "",
+            "Bearer token `/metrics` requires. Unset: open (keep it "
+            "internal, as `deploy/nginx/gateway.conf` does)."),
+    Setting("WORKERS", _parse_positive_int, "2",
+            "gunicorn worker processes (`gateway serve` and the Procfile)."),
+    Setting("THREADS", _parse_positive_int, "4",
+            "Threads per gunicorn worker."),
 )
+
+DATABASE_FILE = "gateway.db"
 
 Settings = dataclasses.make_dataclass(
     "Settings", [(s.name, object) for s in SETTINGS], frozen=True)
@@ -242,6 +267,11 @@ def load_settings(environ=None, overrides=None):
         problems.append("unknown settings: %s" % ", ".join(sorted(overrides)))
     if problems:
         raise ConfigError("bad configuration: " + "; ".join(problems))
+    if not values.get("DATABASE_URL"):
+        # An explicit place, never "wherever the command runs from"
+        # unless that is what was asked: see GATEWAY_DATA_DIR.
+        values["DATABASE_URL"] = "sqlite:///" + os.path.join(
+            os.path.abspath(values.get("DATA_DIR") or "."), DATABASE_FILE)
     return Settings(**values)
 
 

@@ -23,6 +23,7 @@ from werkzeug.exceptions import HTTPException
 
 import content_policy
 import intake
+import observability
 import policy
 import ratelimit
 import sandbox
@@ -56,6 +57,10 @@ MAX_BODY_BYTES = 1024 * 1024
 # one more write; a minute's precision is plenty for an admin listing.
 LAST_USED_PRECISION = 60
 REPLAY_HEADER = "Idempotent-Replayed"
+# A repeat of a request still in flight waits this long for its answer
+# (most sends take well under a second), then gets a 409 and Retry-After.
+IN_FLIGHT_WAIT = 2.0
+IN_FLIGHT_RETRY_AFTER = 2
 
 _HTTP_CODES = {
     404: ("not_found", "No such route."),
@@ -74,13 +79,16 @@ def create_app(config=None):
     app.config.update(MAX_CONTENT_LENGTH=MAX_BODY_BYTES)
     app.json.sort_keys = False
     db_path = store.init_db(settings.DATABASE_URL,
-                            pool_size=settings.DATABASE_POOL_SIZE)
+                            pool_size=settings.DATABASE_POOL_SIZE,
+                            secret_key=settings.SECRET_KEY)
     sandbox_state = None if settings.EVOLUTION_URL else \
         build_embedded_sandbox()
     evolution = build_evolution_client(settings, sandbox_state)
     storage_uri = settings.RATELIMIT_STORAGE_URI or (
         "sqlite:///" + os.path.join(os.path.dirname(db_path or "./"),
                                     "ratelimit.db"))
+    if storage_uri.startswith("sqlite:///"):
+        store.secure_file(os.path.abspath(storage_uri[len("sqlite:///"):]))
     if db_path is None and not storage_uri.startswith(("redis", "rediss")):
         log.warning("PostgreSQL database but throttles are counted per "
                     "host: set GATEWAY_RATELIMIT_STORAGE_URI=redis://... "
@@ -118,6 +126,8 @@ def create_app(config=None):
     app.register_blueprint(threecx.bp)
     app.register_blueprint(threecx_chat.bp)
     app.register_blueprint(intake.bp)
+    app.register_blueprint(observability.bp)
+    observability.setup()
     return app
 
 
@@ -171,12 +181,14 @@ def make_embedded_delivery(sender):
 
 
 def make_housekeeping(settings):
-    """Once a minute: unstick sends, prune what no promise needs."""
+    """Once a minute: unstick sends, prune what no promise needs, blank
+    message texts past their retention."""
     def housekeeping():
         # A send pending longer than any Evolution call can take belongs
         # to a worker that died: its outcome is unknown, not "sending".
         sending.recover_pending(settings.EVOLUTION_TIMEOUT + 60)
         store.prune(idempotency_hours=settings.IDEMPOTENCY_TTL_HOURS)
+        store.purge_message_texts(settings.MESSAGE_TEXT_RETENTION_DAYS)
     return housekeeping
 
 
@@ -234,12 +246,6 @@ def register_routes(app):
     def openapi():
         """The public contract."""
         return Response(openapi_body, mimetype="application/json")
-
-    @app.get("/healthz")
-    def healthz():
-        """Liveness: the process answers and the database opens."""
-        db.execute_sql("SELECT 1")
-        return jsonify({"status": "ok"})
 
     @app.post("/api/send-message")
     def send_message():
@@ -313,7 +319,8 @@ def run_idempotent(customer, key, body, data):
 
     The first request claims the key with a unique insert; a repeat with
     the same body gets the stored answer, a repeat with another body a
-    422, and a repeat while the first is still running waits for it.
+    422, and a repeat while the first is still running waits for it a
+    short while (``IN_FLIGHT_WAIT``), then gets a 409 with Retry-After.
     """
     if not 1 <= len(key) <= 255 or not key.isprintable():
         raise ApiError(422, "validation_error",
@@ -332,8 +339,9 @@ def run_idempotent(customer, key, body, data):
         store_idempotent_answer(customer, key, error_response(
             ApiError(500, "internal_error", "Unexpected server error.")))
         raise
-    if response.status_code == 429:
-        # Throttles and quotas pass; a retry with the same key should be
+    if response.status_code in (429, 503):
+        # Throttles and quotas pass, and so does an unavailable throttle
+        # store (nothing was sent); a retry with the same key should be
         # able to go through then, so nothing is stored.
         IdempotencyRecord.delete().where(
             (IdempotencyRecord.customer == customer.id)
@@ -351,6 +359,7 @@ def claim_idempotency_key(customer, key, fingerprint):
     abandoned_after = 2 * (settings().EVOLUTION_CONNECT_TIMEOUT
                            + settings().EVOLUTION_TIMEOUT) + \
         store.BUSY_TIMEOUT + 5
+    wait_until = time.monotonic() + IN_FLIGHT_WAIT
     while True:
         try:
             with db.atomic():
@@ -374,6 +383,15 @@ def claim_idempotency_key(customer, key, fingerprint):
                            "request body.", {"header": "Idempotency-Key"})
         if row.status_code is not None:
             return row
+        if age <= abandoned_after and time.monotonic() > wait_until:
+            # Still running: holding this thread until it ends would let
+            # a client retrying a slow send starve everyone else.
+            raise ApiError(409, "idempotency_key_in_use",
+                           "A request with this Idempotency-Key is still "
+                           "being processed; retry shortly.",
+                           {"header": "Idempotency-Key",
+                            "retry_after": IN_FLIGHT_RETRY_AFTER},
+                           {"Retry-After": str(IN_FLIGHT_RETRY_AFTER)})
         if age > abandoned_after:
             # The first request died mid-send: whether it went out is
             # unknown, so the only safe answer is not to send again.

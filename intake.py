@@ -28,6 +28,7 @@ import datetime
 import hmac
 import json
 import logging
+import re
 import warnings
 
 import jwt
@@ -38,6 +39,7 @@ from flask import request
 from peewee import OperationalError
 
 import normalizer
+import observability
 import store
 import threecx_chat
 from errors import ApiError
@@ -125,14 +127,16 @@ def accept_evolution_event(instance, raw, sender=None):
         envelope = None
     name = envelope.get("event") if isinstance(envelope, dict) else None
     name = str(name)[:60] if name is not None else None
+    # Evolution puts its API key in every webhook body: never stored.
+    stored = stored_body(raw)
     try:
         with db.atomic("IMMEDIATE"):
             outcome, emitted, opted_out = process_envelope(instance,
                                                            envelope)
-            store.record_inbound(instance.id, name,
-                                 stored_body(raw), outcome,
+            store.record_inbound(instance.id, name, stored, outcome,
                                  emitted)
     except OperationalError:
+        observability.count_intake("unavailable")
         # The database is busy or failing, not the payload: a 503 makes
         # Evolution retry, where a 200 would drop the event.
         log.warning("instance=%s: database busy, asking Evolution to retry",
@@ -143,17 +147,29 @@ def accept_evolution_event(instance, raw, sender=None):
         # Never a 500 for Evolution's payloads: keep the body to look at.
         log.exception("instance=%s: could not process %s event",
                       instance.id, name)
-        store.record_inbound(instance.id, name,
-                             stored_body(raw), "error")
+        store.record_inbound(instance.id, name, stored, "error")
+        observability.count_intake("error")
         return "error"
+    observability.count_intake(outcome)
     if opted_out and sender is not None:
         sender.check_breaker(instance)
     return outcome
 
 
+_APIKEY = re.compile(r'("apikey"\s*:\s*)"(?:[^"\\]|\\.)*"',
+                     re.IGNORECASE)
+
+
+def redact_apikey(text):
+    """``text`` with the value of every ``"apikey"`` member blanked."""
+    return _APIKEY.sub(r'\1"[redacted]"', text)
+
+
 def stored_body(raw):
-    """The raw body as text any database keeps (PostgreSQL has no NUL)."""
-    return raw.decode("utf-8", "replace").replace("\x00", "\ufffd")
+    """The raw body as text any database keeps (PostgreSQL has no NUL),
+    without Evolution's API key."""
+    return redact_apikey(
+        raw.decode("utf-8", "replace").replace("\x00", "\ufffd"))
 
 
 def process_envelope(instance, envelope):

@@ -18,6 +18,7 @@ from limits import RateLimitItemPerMinute
 from limits import RateLimitItemPerSecond
 from peewee import OperationalError
 
+import observability
 import policy
 import ratelimit
 import store
@@ -151,21 +152,40 @@ class GuardedSender:
             self._finish_refused(row, customer, now, error)
             error.headers.update(headers)
             raise
-        except Exception:
+        except Exception as exc:
             # The throttle store failed: nothing was sent, so the row
-            # must not wait for housekeeping to call it "unknown".
-            self._finish_refused(row, customer, now, ApiError(
-                500, "internal_error", ""))
+            # must not wait for housekeeping to call it "unknown", and
+            # the client hears a retryable 503, never a stored 500.
+            log.warning("send log=%s instance=%s: throttle store failed "
+                        "(%s)", row.id, instance.id, type(exc).__name__)
+            error = ApiError(503, "unavailable", "The rate-limit store is "
+                             "unavailable; nothing was sent. Retry shortly.",
+                             {"outcome": "failed"}, {"Retry-After": "5"})
+            self._finish_refused(row, customer, now, error)
+            raise error from None
+        try:
+            return self._deliver(row, instance, customer, phone, text, now,
+                                 headers)
+        except ApiError as error:
+            if error.details.get("outcome") == "failed":
+                # Certainly not sent: its quota was given back, and the
+                # RateLimit field says so.
+                error.headers.update(policy.ratelimit_headers(
+                    {kind: (limit, max(0, used - 1), resets_at)
+                     for kind, (limit, used, resets_at) in quotas.items()},
+                    now))
             raise
-        return self._deliver(row, instance, customer, phone, text, now,
-                             headers)
 
     def _deliver(self, row, instance, customer, phone, text, now, headers):
+        started = time.monotonic()
         try:
             result = self.evolution.send_text(
                 instance.evolution_instance, instance.evolution_token,
                 phone.lstrip("+"), text)
         except EvolutionError as exc:
+            observability.observe_evolution(time.monotonic() - started,
+                                            exc.reason)
+            observability.count_send(exc.outcome, "gateway_send_failed")
             log.warning("send log=%s instance=%s failed: %s", row.id,
                         instance.id, exc)
             if exc.reason == INSTANCE_UNAVAILABLE:
@@ -177,6 +197,8 @@ class GuardedSender:
                            "WhatsApp.",
                            {"reason": exc.reason, "outcome": exc.outcome,
                             "log_id": row.id}, headers)
+        observability.observe_evolution(time.monotonic() - started, "sent")
+        observability.count_send("sent")
         row.outcome = "sent"
         row.evolution_message_id = result.message_id
         if result.remote_jid and result.remote_jid.endswith("@lid"):
@@ -239,8 +261,8 @@ class GuardedSender:
                 "INSERT INTO messagelog (customer_id, instance_id, phone, "
                 "purpose, source, outcome, message_text, created_at) "
                 "VALUES (?, ?, ?, ?, ?, 'pending', ?, ?) RETURNING id",
-                (customer.id, instance.id, phone, purpose, source, text,
-                 str(now)))
+                (customer.id, instance.id, phone, purpose, source,
+                 store.storable_text(purpose, text), str(now)))
             row_id = cursor.fetchone()[0]
         row = MessageLog(id=row_id, customer=customer.id,
                          instance=instance.id, phone=phone, purpose=purpose,
@@ -266,6 +288,7 @@ class GuardedSender:
         return quotas
 
     def _finish_refused(self, row, customer, now, error):
+        observability.count_send("refused", error.code)
         with db.atomic():
             release_quota(customer, now)
             MessageLog.update(outcome="refused", error_code=error.code,
@@ -370,11 +393,13 @@ def release_quota(customer, now):
 
 def record_refusal(customer, instance, phone, text, purpose, source, error):
     """Log a send the guards refused, with its error code."""
+    observability.count_send("refused", error.code)
     MessageLog.create(
         customer=customer.id, instance=instance.id if instance else None,
         phone=phone, purpose=purpose if isinstance(purpose, str) else None,
         source=source, outcome="refused", error_code=error.code,
-        message_text=text, completed_at=utcnow())
+        message_text=store.storable_text(purpose, text),
+        completed_at=utcnow())
 
 
 def pause_instance(instance_id, reason, by="breaker"):

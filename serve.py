@@ -6,7 +6,9 @@ the embedded sandbox are never shared across a fork.
 import datetime
 import logging
 
-from gunicorn.app.base import BaseApplication
+import os
+
+from gunicorn.app.base import Application
 
 import sending
 import store
@@ -18,15 +20,21 @@ from store import db
 
 log = logging.getLogger("gateway")
 
+# The same settings file as the Procfile's ``gunicorn -c gunicorn.conf.py``.
+CONFIG_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                           "gunicorn.conf.py")
 
-class GatewayApplication(BaseApplication):
-    """Runs ``gateway:create_app()`` with options set in code."""
+
+class GatewayApplication(Application):
+    """Runs ``gateway:create_app()``: gunicorn.conf.py, then ``options``
+    (what the command line gave) over it."""
 
     def __init__(self, options):
         self.options = options
         super().__init__()
 
     def load_config(self):
+        self.load_config_from_file(CONFIG_FILE)
         for key, value in self.options.items():
             self.cfg.set(key, value)
 
@@ -70,12 +78,32 @@ def print_demo(key, host, port):
           flush=True)
 
 
+def resolve_bind(host, port):
+    """``host:port`` from the command line, else GATEWAY_BIND's first
+    address, else 127.0.0.1:8000; returns (bind or None, host, port)."""
+    if host is None and port is None:
+        configured = os.environ.get("GATEWAY_BIND", "").split(",")[0]
+        if configured and configured.rpartition(":")[2].isdigit():
+            left, _, right = configured.rpartition(":")
+            return None, left.strip("[]"), int(right)
+        if not configured and not os.environ.get("PORT"):
+            return None, "127.0.0.1", 8000
+        if not configured:
+            return None, "0.0.0.0", int(os.environ["PORT"])
+        return None, "127.0.0.1", 8000
+    host = host or "127.0.0.1"
+    port = port or 8000
+    return "%s:%d" % (host, port), host, port
+
+
 def run(settings, host, port, workers, threads):
     """Prepare the database, then serve until stopped."""
+    bind, host, port = resolve_bind(host, port)
     logging.basicConfig(level=settings.LOG_LEVEL,
                         format="%(asctime)s %(levelname)s %(name)s "
                                "%(message)s")
-    store.init_db(settings.DATABASE_URL)
+    store.init_db(settings.DATABASE_URL, secret_key=settings.SECRET_KEY)
+    log.info("database %s", store.describe_database(settings.DATABASE_URL))
     with db.connection_context():
         # Rows left pending by a worker that died mid-send: their outcome
         # is unknown, never "still sending".  On PostgreSQL other hosts
@@ -93,13 +121,9 @@ def run(settings, host, port, workers, threads):
                       "gateway keys create 1", flush=True)
     # SQLite connections must not cross the fork into the workers.
     store.close_pool()
-    GatewayApplication({
-        "bind": "%s:%d" % (host, port),
-        "workers": workers,
-        "worker_class": "gthread",
-        "threads": threads,
-        "timeout": int(settings.EVOLUTION_TIMEOUT) + 30,
-        "graceful_timeout": 10,
-        "accesslog": "-",
-        "loglevel": settings.LOG_LEVEL.lower(),
-    }).run()
+    options = {"bind": [bind]} if bind else {}
+    if workers:
+        options["workers"] = workers
+    if threads:
+        options["threads"] = threads
+    GatewayApplication(options).run()

@@ -36,6 +36,8 @@ from playhouse.pool import PooledPostgresqlDatabase
 from playhouse.pool import PooledSqliteDatabase
 
 import migrate
+import secretbox
+from secretbox import SecretField
 
 BUSY_TIMEOUT = 10
 
@@ -146,16 +148,16 @@ class Instance(BaseModel):
     name = CharField(unique=True)
     # Indexed: the embedded sandbox's webhooks name their instance by it.
     evolution_instance = CharField(index=True)
-    evolution_token = CharField(default="")
+    evolution_token = SecretField(default="")
     connection_state = CharField(default="unknown")
     paused = BooleanField(default=False)
     paused_reason = CharField(null=True)
     paused_at = DateTimeField(null=True)
     # Authenticates Evolution's webhooks for this instance: sent back by
     # Evolution as a custom header, or as the HS256 key of its bearer JWT,
-    # which is why it is kept in clear.
-    webhook_secret = CharField(default=lambda: "whi_" + secrets.token_urlsafe(
-        24))
+    # which is why it is kept (sealed) rather than hashed.
+    webhook_secret = SecretField(
+        default=lambda: "whi_" + secrets.token_urlsafe(24))
     created_at = DateTimeField(default=utcnow)
 
 
@@ -176,7 +178,8 @@ class MessageLog(BaseModel):
     reason = CharField(null=True)
     evolution_message_id = CharField(null=True, index=True)
     message_text = TextField(null=True)
-    created_at = DateTimeField(default=utcnow)
+    # Indexed for the message-text retention purge.
+    created_at = DateTimeField(default=utcnow, index=True)
     completed_at = DateTimeField(null=True)
 
     class Meta:
@@ -259,7 +262,7 @@ class WebhookEndpoint(BaseModel):
     """A customer's URL that receives signed event deliveries."""
     customer = ForeignKeyField(Customer, backref="webhook_endpoints")
     url = CharField()
-    secret = CharField()
+    secret = SecretField()
     events = CharField(default="")  # comma-separated; empty = all
     enabled = BooleanField(default=True)
     disabled_reason = CharField(null=True)
@@ -348,6 +351,16 @@ MODELS = [Customer, ApiKey, Instance, MessageLog, QuotaCounter, Suppression,
           IdempotencyRecord, ConversationWindow, WebhookEndpoint, Event,
           Delivery, InboundEvent, SeenFact, MessageStatus, LidPair]
 WINDOW_HOURS = 24
+
+
+def all_models():
+    """Every model class defined so far, here or in another module."""
+    found, todo = [], [BaseModel]
+    while todo:
+        for sub in todo.pop().__subclasses__():
+            found.append(sub)
+            todo.append(sub)
+    return found
 
 
 SQL_SEEN = ('INSERT INTO seenfact ("key", created_at) VALUES (?, ?) '
@@ -442,6 +455,52 @@ def prune(now=None, keep_days=30, idempotency_hours=24):
     return removed
 
 
+# What the log keeps of an ``authentication`` message: one-time codes are
+# worthless to an auditor and dangerous to anyone who reads the file.
+REDACTED_TEXT = "[redacted: authentication message]"
+
+
+def storable_text(purpose, text):
+    """The message text as the log may keep it."""
+    return REDACTED_TEXT if purpose == "authentication" else text
+
+
+def purge_message_texts(days, now=None, batch=5000):
+    """Blank the texts of messages older than ``days``; keep the rows.
+
+    Bounded per call (housekeeping runs every minute); returns how many
+    texts were removed.
+    """
+    if not days:
+        return 0
+    cutoff = (now or utcnow()) - datetime.timedelta(days=days)
+    old = (MessageLog.select(MessageLog.id)
+           .where((MessageLog.created_at < cutoff)
+                  & MessageLog.message_text.is_null(False))
+           .limit(batch))
+    return (MessageLog.update(message_text=None)
+            .where(MessageLog.id.in_(old)).execute())
+
+
+def secure_file(path):
+    """Create ``path`` 0600 if missing, or take other users' access away.
+
+    SQLite creates a database's -wal and -shm files with the database
+    file's own mode, so making the main file 0600 before SQLite first
+    opens it covers them too; existing ones are fixed here as well.
+    """
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    except OSError:
+        return  # not ours to create (read-only, another owner): leave it
+    for name in (path, path + "-wal", path + "-shm", path + "-journal"):
+        try:
+            if os.stat(name).st_mode & 0o077:
+                os.chmod(name, 0o600)
+        except OSError:
+            pass
+
+
 def close_pool():
     """Close every pooled connection (before a fork, at shutdown)."""
     if db.obj is not None:
@@ -499,15 +558,24 @@ def open_database(url, pool_size=None):
     path = database_path(url)
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
+    secure_file(path)
     database = SqliteDatabase(path, max_connections=64, stale_timeout=600,
                               pragmas=PRAGMAS, check_same_thread=False)
     database.url = url
     return database
 
 
-def open_db(url, pool_size=None):
+def open_db(url, pool_size=None, secret_key=""):
     """Point ``db`` at the database of ``url`` (kept if already there);
-    return the SQLite file's path, or None on PostgreSQL."""
+    return the SQLite file's path, or None on PostgreSQL.
+
+    Also loads the key that seals secrets at rest: ``secret_key``, else
+    (SQLite only) the key file beside the database, created on first
+    start; PostgreSQL requires the key.
+    """
+    secretbox.configure(secretbox.load_key(
+        secret_key or os.environ.get("GATEWAY_SECRET_KEY", ""),
+        database_path(url)))
     current = db.obj
     resized = (is_postgres_url(url) and pool_size is not None
                and current is not None
@@ -522,9 +590,9 @@ def open_db(url, pool_size=None):
     return database_path(url)
 
 
-def init_db(url, pool_size=None):
+def init_db(url, pool_size=None, secret_key=""):
     """Open the database of ``url`` and bring its schema up to date."""
-    path = open_db(url, pool_size)
+    path = open_db(url, pool_size, secret_key)
     with db.connection_context():
         migrate.apply_pending(db)
     return path

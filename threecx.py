@@ -27,10 +27,12 @@ answers the sender's errors exactly like the send API (403, 404, 423,
 ``validation_error`` status (see ``CONTRACT_STATUS``).
 """
 import datetime
+import hashlib
 import hmac
 import json
 import logging
 import secrets
+import threading
 import time
 
 from flask import Blueprint
@@ -38,6 +40,7 @@ from flask import current_app
 from flask import jsonify
 from flask import request
 from limits import RateLimitItemPerMinute
+from limits import RateLimitItemPerSecond
 from peewee import BooleanField
 from peewee import CharField
 from peewee import DateTimeField
@@ -53,12 +56,14 @@ import threecx_rules as rules
 from errors import ApiError
 from schema import load_or_raise
 from schema import parse_json
+from schema.fields import has_visible_character
 from schema.threecx import threecx_webhook_schema
 from store import BaseModel
 from store import Customer
 from store import Instance
 from store import db
 from store import utcnow
+from secretbox import SecretField
 
 
 
@@ -73,6 +78,11 @@ SECRET_PREFIX = "w3cx_"
 MAX_BODY_BYTES = 256 * 1024
 MAX_CLOCK_SKEW = 300
 RATE_LIMIT = RateLimitItemPerMinute(60)
+# Failed authentications one address may make before it is refused with
+# 429 for the rest of the minute.
+AUTH_FAILURE_LIMIT = RateLimitItemPerMinute(20)
+# A signed request is usable once across the whole timestamp window.
+SIGNED_ONCE = RateLimitItemPerSecond(1, 2 * MAX_CLOCK_SKEW)
 COOLDOWN = datetime.timedelta(minutes=15)
 # Per event type; after-hours callers often redial all evening.
 COOLDOWNS = {"after_hours": datetime.timedelta(hours=12)}
@@ -108,7 +118,7 @@ class ThreeCxIntegration(BaseModel):
     country = CharField(null=True)
     secret_hash = CharField()
     # HMAC needs the secret itself; it is only for senders that sign.
-    hmac_secret = CharField(null=True)
+    hmac_secret = SecretField(null=True)
     allowed_ips = TextField(default="")
     enabled = BooleanField(default=True)
     call_events_enabled = BooleanField(default=True)
@@ -174,6 +184,7 @@ class IntegrationError(ValueError):
 @bp.post("/integrations/3cx/webhook/<integration_id>")
 def receive_webhook(integration_id):
     """Authenticate, limit and parse one 3CX event, then act on it."""
+    check_auth_failures()
     integration = authenticate(integration_id)
     body = read_body()
     verify_signature(integration, body)
@@ -187,10 +198,75 @@ def receive_webhook(integration_id):
     return jsonify(handle_event(integration, customer, data))
 
 
+class FailureLog:
+    """Failed authentication, logged once per address and minute.
+
+    A line per attempt would let anyone fill the disk and bury what
+    matters; the first failure in a window is logged, the rest counted
+    and reported with the next window's first line.
+    """
+
+    def __init__(self, window=60.0, max_addresses=10000):
+        self.window = window
+        self.max_addresses = max_addresses
+        self._lock = threading.Lock()
+        self._seen = {}  # address -> [window start, suppressed count]
+
+    def record(self, address, integration_id, why):
+        now = time.monotonic()
+        with self._lock:
+            entry = self._seen.get(address)
+            if entry is not None and now - entry[0] < self.window:
+                entry[1] += 1
+                return False
+            suppressed = entry[1] if entry else 0
+            if len(self._seen) >= self.max_addresses:
+                self._seen = {a: e for a, e in self._seen.items()
+                              if now - e[0] < self.window}
+            self._seen[address] = [now, 0]
+        log.warning("3cx webhook refused from %s (integration=%s): %s%s",
+                    address, integration_id, why,
+                    "; %d more refused from there in the window before"
+                    % suppressed if suppressed else "")
+        return True
+
+
+_failures = FailureLog()
+
+
+def client_address():
+    """The caller's address, X-Forwarded-For believed from trusted
+    proxies only."""
+    trusted = rules.parse_networks(",".join(
+        current_app.extensions["gateway"]["settings"].TRUSTED_PROXIES))
+    return rules.find_client_address(
+        request.remote_addr, request.headers.get("X-Forwarded-For"),
+        trusted) or "-"
+
+
+def check_auth_failures():
+    """429 for an address past its failed-authentication budget: no
+    guessing secrets at request speed."""
+    limiter = current_app.extensions["gateway"]["limiter"]
+    address = client_address()
+    if limiter.test(AUTH_FAILURE_LIMIT, "3cx-auth", address):
+        return
+    retry_after = ratelimit.seconds_until_available(
+        limiter, AUTH_FAILURE_LIMIT, "3cx-auth", address)
+    _failures.record(address, "-", "too many failed attempts")
+    raise ApiError(429, "webhook_rate_limited",
+                   "Too many failed 3CX webhook authentications; retry "
+                   "after %d seconds." % retry_after,
+                   {"retry_after": retry_after},
+                   {"Retry-After": str(retry_after)})
+
+
 def refuse(integration_id, why):
     """The one generic 401: it must not tell which check failed."""
-    log.warning("3cx integration=%s webhook refused: %s", integration_id,
-                why)
+    address = client_address()
+    current_app.extensions["gateway"]["limiter"].hit(
+        AUTH_FAILURE_LIMIT, "3cx-auth", address)
+    _failures.record(address, integration_id, why)
     return ApiError(401, "invalid_3cx_webhook",
                     "Invalid 3CX webhook request.")
 
@@ -252,12 +328,26 @@ def read_body():
 
 
 def verify_signature(integration, body):
-    """With HMAC on, the signature must cover this exact body."""
-    if integration.hmac_secret and not rules.is_signature_valid(
-            integration.hmac_secret,
-            request.headers.get(TIMESTAMP_HEADER, "").strip(), body,
-            request.headers.get(SIGNATURE_HEADER)):
+    """With HMAC on, the signature must cover this exact body, once.
+
+    The HMAC covers the timestamp and the body, not ``Idempotency-Key``:
+    a captured request replayed with a fresh key would otherwise pass.
+    So what it covers may be used once while its timestamp is
+    acceptable (``MAX_CLOCK_SKEW`` either way); a sender retrying signs
+    again with a new timestamp.
+    """
+    if not integration.hmac_secret:
+        return
+    timestamp = request.headers.get(TIMESTAMP_HEADER, "").strip()
+    if not rules.is_signature_valid(integration.hmac_secret, timestamp,
+                                    body,
+                                    request.headers.get(SIGNATURE_HEADER)):
         raise refuse(integration.id, "bad signature")
+    digest = hashlib.sha256(timestamp.encode("utf-8") + b"." + body
+                            ).hexdigest()
+    if not current_app.extensions["gateway"]["limiter"].hit(
+            SIGNED_ONCE, "3cx-signed", str(integration.id), digest):
+        raise refuse(integration.id, "replayed signed request")
 
 
 def check_rate_limit(integration):
@@ -356,6 +446,12 @@ def check_outbound(data, phone):
     if not text:
         raise ApiError(400, "missing_message_text",
                        "outbound_message needs message_text or message.")
+    if not has_visible_character(text):
+        raise ApiError(400, "validation_error",
+                       "The request body is not valid.",
+                       {"fields": {"message_text": [
+                           "Must contain visible text, not only invisible "
+                           "or zero-width characters."]}})
     limit = current_app.extensions["gateway"]["settings"].MAX_MESSAGE_CHARS
     if len(text) > limit:
         raise ApiError(400, "validation_error",
@@ -406,13 +502,21 @@ def send_template(integration, customer, event_type, data, phone,
         reason = "conversation_window_closed"
     if reason:
         return ("skipped", "not_sent", reason, None)
+    zone = rules.load_zone(integration.timezone)
+    values = rules.build_template_values(
+        data, phone.e164, call_time, zone, integration.business_name,
+        integration.business_hours)
+    missing = rules.empty_placeholders(text, values)
+    if missing:
+        # Never a message with a hole in it: skipped, and the log says
+        # which placeholder had no value (names only).
+        log.info("3cx integration=%s %s not sent: no value for %s",
+                 integration.id, event_type, ",".join(missing))
+        return ("skipped", "not_sent", "template_incomplete", None)
     claimed_at = claim_cooldown(integration.id, event_type, phone.e164)
     if claimed_at is None:
         return ("skipped", "not_sent", "cooldown", None)
-    zone = rules.load_zone(integration.timezone)
-    message = rules.render_template(text, rules.build_template_values(
-        data, phone.e164, call_time, zone, integration.business_name,
-        integration.business_hours))
+    message = rules.render_template(text, values)
     try:
         outcome = get_sender().send(
             customer, integration.instance.name, phone.e164, message,
@@ -595,10 +699,13 @@ def create_integration(customer_id, instance_ref, business_name="",
     check_zone(timezone)
     country = check_country(country)
     secret = generate_secret()
+    # after_hours shows the hours: without them it starts switched off.
+    templates = "{}" if (business_hours or "").strip() else json.dumps(
+        {"after_hours": {"enabled": False}})
     row = ThreeCxIntegration.create(
         customer=customer, instance=instance, business_name=business_name,
         business_hours=business_hours, timezone=timezone, country=country,
-        secret_hash=rules.hash_secret(secret))
+        secret_hash=rules.hash_secret(secret), templates=templates)
     log.info("3cx integration=%s created for customer=%s", row.id,
              customer.id)
     return row, secret

@@ -332,6 +332,26 @@ def validate_template(text, rules):
                                   violation.rule))
 
 
+def empty_placeholders(text, values):
+    """Placeholders of ``text`` that would render empty with ``values``:
+    a template with any is not sent (no "closed now (hours: )")."""
+    return sorted({name for name in find_placeholders(text)
+                   if not str(values.get(name) or "").strip()})
+
+
+def check_business_hours(templates, business_hours):
+    """Raise ValueError when ``after_hours`` is on without hours to show.
+
+    ``templates`` maps events to ``(text, enabled)``.
+    """
+    _, enabled = templates["after_hours"]
+    if enabled and not (business_hours or "").strip():
+        raise ValueError(
+            "the after_hours template is on, so business hours are "
+            "required: set --business-hours (e.g. \"Sun-Thu 9-17\") or "
+            "turn it off with --template-enabled after_hours=off")
+
+
 def render_template(text, values):
     """Fill ``{{name}}`` placeholders; a missing value renders empty."""
     return _TEMPLATE_VAR_RE.sub(

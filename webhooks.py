@@ -18,10 +18,11 @@ import json
 import logging
 import random
 import secrets
+import socket
 import threading
 import time
-import urllib.request
 import uuid
+from urllib.parse import urlparse
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -30,7 +31,9 @@ from urllib3.connection import HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool
 from urllib3.connectionpool import HTTPSConnectionPool
 
+import observability
 import store
+from secretbox import reveal
 from store import Delivery
 from store import Event
 from store import WebhookEndpoint
@@ -64,6 +67,8 @@ MAX_RETRY_AFTER = 6 * 3600
 # alone before its deliveries are tried again (at most; a faster retry
 # schedule shortens it).
 ENDPOINT_BACKOFF = 30
+# Most of an endpoint's answer body read; the rest is never wanted.
+MAX_ANSWER_BYTES = 64 * 1024
 
 _wakeup = threading.Event()
 
@@ -190,6 +195,44 @@ def is_blocked_address(address):
             or ip.is_unspecified or not ip.is_global)
 
 
+class InvalidWebhookUrl(ValueError):
+    """A webhook URL that can never be delivered to, said in one line."""
+
+
+def check_url(url, allow_private=False):
+    """Refuse, at creation, a URL delivery would refuse anyway.
+
+    http(s) only, no credentials, and (unless ``allow_private``) every
+    address its host resolves to must be public.  Delivery checks the
+    connected address again, so a DNS answer changed later is caught
+    there.  Returns the URL.
+    """
+    try:
+        parsed = urlparse(url)
+        port = parsed.port
+    except ValueError:
+        raise InvalidWebhookUrl("%r is not a valid URL" % url) from None
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise InvalidWebhookUrl("%r is not an http(s) URL" % url)
+    if parsed.username or parsed.password:
+        raise InvalidWebhookUrl("a webhook URL must not carry credentials")
+    if allow_private:
+        return url
+    try:
+        infos = socket.getaddrinfo(parsed.hostname, port or 443,
+                                   proto=socket.IPPROTO_TCP)
+    except (socket.gaierror, UnicodeError):
+        raise InvalidWebhookUrl("the host %r does not resolve"
+                                % parsed.hostname) from None
+    for info in infos:
+        if is_blocked_address(info[4][0]):
+            raise InvalidWebhookUrl(
+                "the host %r resolves to a non-public address (%s); "
+                "customer webhooks may only reach public addresses"
+                % (parsed.hostname, info[4][0]))
+    return url
+
+
 def _check_peer(sock):
     # Checked on the connected socket, so a DNS answer that changes
     # between a check and the dial (rebinding) cannot slip through.
@@ -199,18 +242,42 @@ def _check_peer(sock):
         raise BlockedDestination("destination address is not public")
 
 
-class _GuardedHTTPConnection(HTTPConnection):
-    def _new_conn(self):
-        sock = super()._new_conn()
-        _check_peer(sock)
-        return sock
+# Delivery threads' current connections and total deadlines, keyed by
+# thread id: see ``Watchdog``.
+_inflight = {}
 
 
-class _GuardedHTTPSConnection(HTTPSConnection):
+class _DeadlineMixin:
+    """Peer check on connect; registers itself for the watchdog."""
+    check_peer = True
+
     def _new_conn(self):
         sock = super()._new_conn()
-        _check_peer(sock)
+        if self.check_peer:
+            _check_peer(sock)
         return sock
+
+    def request(self, *args, **kwargs):
+        entry = _inflight.get(threading.get_ident())
+        if entry is not None:
+            entry[1] = self
+        return super().request(*args, **kwargs)
+
+
+class _GuardedHTTPConnection(_DeadlineMixin, HTTPConnection):
+    pass
+
+
+class _GuardedHTTPSConnection(_DeadlineMixin, HTTPSConnection):
+    pass
+
+
+class _OpenHTTPConnection(_DeadlineMixin, HTTPConnection):
+    check_peer = False
+
+
+class _OpenHTTPSConnection(_DeadlineMixin, HTTPSConnection):
+    check_peer = False
 
 
 class _GuardedHTTPPool(HTTPConnectionPool):
@@ -221,47 +288,115 @@ class _GuardedHTTPSPool(HTTPSConnectionPool):
     ConnectionCls = _GuardedHTTPSConnection
 
 
+class _OpenHTTPPool(HTTPConnectionPool):
+    ConnectionCls = _OpenHTTPConnection
+
+
+class _OpenHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _OpenHTTPSConnection
+
+
 class GuardedAdapter(HTTPAdapter):
-    """An HTTPAdapter that refuses to connect to non-public addresses."""
+    """An HTTPAdapter that refuses to connect to non-public addresses
+    (unless ``allow_private``) and whose connections the watchdog can cut.
+    """
+
+    def __init__(self, allow_private=False, **kwargs):
+        self.pools = ({"http": _OpenHTTPPool, "https": _OpenHTTPSPool}
+                      if allow_private else
+                      {"http": _GuardedHTTPPool, "https": _GuardedHTTPSPool})
+        super().__init__(**kwargs)
 
     def init_poolmanager(self, *args, **kwargs):
         super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = {
-            "http": _GuardedHTTPPool, "https": _GuardedHTTPSPool}
+        self.poolmanager.pool_classes_by_scheme = dict(self.pools)
+
+    def proxy_manager_for(self, proxy, **proxy_kwargs):
+        # A proxy would dial the customer's host itself, past the address
+        # check: customer webhooks never use one.
+        raise BlockedDestination("webhook deliveries do not use proxies")
 
 
 def build_session(allow_private):
+    """The delivery session: direct connections only.
+
+    ``trust_env`` is off, so ``HTTP_PROXY``/``HTTPS_PROXY``/``.netrc``
+    in the environment are ignored: through a proxy the address check
+    would see the proxy, not the customer's host, and loopback or
+    metadata addresses would be reachable.
+    """
     session = requests.Session()
+    session.trust_env = False
     session.headers["User-Agent"] = "WhatsApp-Gateway-Webhooks/1"
-    # Without a proxy in the environment, requests would still look for
-    # one, and for ~/.netrc credentials, on every delivery (never wanted
-    # for a customer's URL).  With one, it is honoured, no_proxy too.
-    session.trust_env = bool(urllib.request.getproxies())
-    if not allow_private:
-        adapter = GuardedAdapter(pool_maxsize=32)
-        session.mount("http://", adapter)
-        session.mount("https://", adapter)
+    adapter = GuardedAdapter(allow_private, pool_maxsize=32)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
     return session
+
+
+class Watchdog:
+    """Cuts deliveries that run past their total deadline.
+
+    ``requests`` timeouts bound each socket read, so an endpoint that
+    drips a byte at a time could hold a thread for ever; this thread
+    shuts the socket of any delivery past its deadline, which ends the
+    blocked read at once.
+    """
+
+    def __init__(self, interval=0.25):
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True,
+                                        name="webhook-watchdog")
+        self._thread.start()
+
+    def arm(self, seconds):
+        _inflight[threading.get_ident()] = [time.monotonic() + seconds,
+                                            None, False]
+
+    def disarm(self):
+        """Forget this thread's delivery; True if it was cut."""
+        entry = _inflight.pop(threading.get_ident(), None)
+        return bool(entry and entry[2])
+
+    def _run(self):
+        while not self._stop.wait(self.interval):
+            now = time.monotonic()
+            for entry in list(_inflight.values()):
+                deadline, conn, _ = entry
+                if now < deadline or conn is None:
+                    continue
+                sock = getattr(conn, "sock", None)
+                if sock is None:
+                    continue
+                entry[2] = True
+                try:
+                    # socket.shutdown, not SSLSocket's: wake the reader
+                    # without touching the TLS object it is using.
+                    socket.socket.shutdown(sock, socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def stop(self):
+        self._stop.set()
 
 
 # ------------------------------------------------------------ delivery
 
 def post(session, url, body, headers, timeout):
-    """POST without following redirects; the whole answer is read.
+    """POST without following redirects, the answer left streaming (the
+    caller reads a bounded part of it).
 
-    Without an environment proxy to honour, straight to the transport
-    (the SSRF guard is the transport): Session.send's cookie, hook and
-    settings merging is never wanted for a customer's URL.
+    Straight to the transport (the SSRF guard is the transport): the
+    session ignores the environment (``trust_env`` off), and
+    Session.send's cookie, hook and settings merging is never wanted for
+    a customer's URL; it costs ~0.1 ms a delivery.
     """
-    if session.trust_env:
-        return session.post(url, data=body, headers=headers,
-                            timeout=timeout, allow_redirects=False)
     request = requests.PreparedRequest()
     request.prepare(method="POST", url=url, data=body,
                     headers=dict(session.headers, **headers))
-    response = session.get_adapter(url).send(request, timeout=timeout)
-    response.content  # read it all, as Session.send does
-    return response
+    return session.get_adapter(url).send(request, stream=True,
+                                         timeout=timeout)
 
 
 def next_delay(attempts, schedule, retry_after=None):
@@ -324,6 +459,9 @@ class Dispatcher:
         # lets it dedupe.
         self.lease = datetime.timedelta(
             seconds=min(5.0, timeout) + timeout + 5)
+        # The most one attempt may take from connect to last byte; the
+        # lease above outlasts it, so no other worker claims it meanwhile.
+        self.deadline = min(5.0, timeout) + timeout
         self.backoff = datetime.timedelta(
             seconds=min(ENDPOINT_BACKOFF, schedule[0] * 6))
         self.housekeeping = housekeeping
@@ -335,6 +473,8 @@ class Dispatcher:
         self._sessions_lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = None
+        self._watchdog = Watchdog()
+        self.last_loop = time.monotonic()  # for readiness
 
     def start(self):
         self._thread = threading.Thread(target=self._run, daemon=True,
@@ -342,12 +482,16 @@ class Dispatcher:
         self._thread.start()
         return self
 
+    def is_alive(self):
+        return self._thread is not None and self._thread.is_alive()
+
     def stop(self):
         self._stop.set()
         _wakeup.set()
         if self._thread:
             self._thread.join(timeout=self.timeout + 5)
         self._pool.shutdown(wait=True)
+        self._watchdog.stop()
         with self._sessions_lock:
             for session in self._sessions:
                 session.close()
@@ -355,6 +499,7 @@ class Dispatcher:
     def _run(self):
         last_housekeeping = 0.0
         while not self._stop.is_set():
+            self.last_loop = time.monotonic()
             # Claim only for free pool threads, so a slow endpoint holds
             # its own threads and never the deliveries queued behind it.
             if not self._slots.acquire(timeout=self.poll_interval):
@@ -460,7 +605,8 @@ class Dispatcher:
             return
         delivery = Delivery(id=delivery_id, attempts=row[1])
         endpoint = WebhookEndpoint(id=row[8], enabled=row[2], url=row[3],
-                                   secret=row[4], blocked_until=row[9])
+                                   secret=reveal(row[4]),
+                                   blocked_until=row[9])
         event = Event(name=row[5], uid=row[6], payload=row[7])
         if not endpoint.enabled:
             self._finish(delivery, "dead", error="endpoint disabled")
@@ -476,21 +622,40 @@ class Dispatcher:
             ATTEMPT_HEADER: str(delivery.attempts),
         }
         status, error, retry_after = None, None, None
+        self._watchdog.arm(self.deadline)
         try:
             response = post(self._session(row[10]), endpoint.url, body,
                             headers, (min(5.0, self.timeout), self.timeout))
             status = response.status_code
             retry_after = parse_retry_after(
                 response.headers.get("Retry-After"))
+            # The answer's body is not needed: read a little of it (so a
+            # short one leaves the connection reusable), then drop the
+            # connection rather than take whatever else comes.
+            try:
+                read = 0
+                for chunk in response.iter_content(16384):
+                    read += len(chunk)
+                    if read > MAX_ANSWER_BYTES:
+                        break
+            except (requests.RequestException, OSError):
+                pass  # the status is what counts
             response.close()
-        except BlockedDestination:
-            error = "blocked: destination address is not public"
+        except BlockedDestination as exc:
+            error = "blocked: %s" % exc
         except requests.Timeout:
             error = "timeout"
             self._back_off(endpoint)
         except requests.RequestException as exc:
             error = "connection error: %s" % type(exc).__name__
             self._back_off(endpoint)
+        finally:
+            if self._watchdog.disarm() and status is None:
+                # Cut by the watchdog (seen above as a connection error,
+                # already backed off): say what really happened.
+                status, error = None, (
+                    "timeout: no complete answer in %gs" % self.deadline)
+        observability.count_delivery(delivery_result(status, error))
         if status is not None and 200 <= status < 300:
             self._finish(delivery, "delivered", status)
             if endpoint.blocked_until is not None:
@@ -507,7 +672,7 @@ class Dispatcher:
             self._finish(delivery, "dead", status, "410 Gone")
         else:
             self._retry(delivery, status, error or "HTTP %s" % status,
-                        retry_after)
+                        retry_after, endpoint.id)
 
     def _pull_forward(self, endpoint_id):
         """A PBX answers again: its chat backlog goes now, not each
@@ -529,11 +694,18 @@ class Dispatcher:
                 & (Delivery.status == "delivering")
                 & (Delivery.attempts == delivery.attempts))
 
-    def _retry(self, delivery, status, error, retry_after):
+    def _retry(self, delivery, status, error, retry_after,
+               endpoint_id=None):
+        # Endpoint id and attempt only: the URL may carry a customer's
+        # token and the secret never leaves the signing call.
+        log.warning("delivery=%s endpoint=%s attempt=%d failed: %s",
+                    delivery.id, endpoint_id, delivery.attempts,
+                    error[:120])
         delay = next_delay(delivery.attempts, self.schedule, retry_after)
         if delay is None:
-            log.warning("delivery=%s dead after %d attempts", delivery.id,
-                        delivery.attempts)
+            observability.count_delivery("dead")
+            log.warning("delivery=%s endpoint=%s dead after %d attempts",
+                        delivery.id, endpoint_id, delivery.attempts)
             self._finish(delivery, "dead", status, error)
             return
         Delivery.update(status="failed", last_status_code=status,
@@ -551,14 +723,35 @@ class Dispatcher:
              else None, delivery.id, delivery.attempts))
 
 
+def delivery_result(status, error):
+    """The metrics label of one attempt."""
+    if status is not None:
+        if 200 <= status < 300:
+            return "delivered"
+        return "gone" if status == 410 else "http_%dxx" % (status // 100)
+    if error.startswith("blocked"):
+        return "blocked"
+    return "timeout" if error.startswith("timeout") else "connection_error"
+
+
 def replay_deliveries(ids=None, since=None):
-    """Queue deliveries again now (dead, failed or delivered alike)."""
+    """Queue deliveries again now.
+
+    By id: whatever their state (an operator asking for one delivery by
+    name means it), except one being posted right now.  ``since``: only
+    those not delivered, so a replay after an outage never sends a
+    customer what it already acknowledged.
+    """
     query = Delivery.update(status="pending", next_attempt_at=utcnow(),
                             attempts=0, locked_until=None)
+    in_flight = ((Delivery.status == "delivering")
+                 & (Delivery.locked_until >= utcnow()))
     if ids:
-        query = query.where(Delivery.id.in_(ids))
+        query = query.where(Delivery.id.in_(ids) & ~in_flight)
     elif since is not None:
-        query = query.where(Delivery.created_at >= since)
+        query = query.where((Delivery.created_at >= since)
+                            & Delivery.status.in_(("pending", "failed",
+                                                   "dead")))
     else:
         return 0
     count = query.execute()

@@ -70,11 +70,26 @@ def per_request(cpu, name, count):
 # ------------------------------------------------------------ database
 
 def read_db(db_path, sql, params=()):
+    """Rows of ``sql``, sealed secrets (webhook_secret...) opened."""
     conn = sqlite3.connect(db_path, timeout=30)
     try:
-        return conn.execute(sql, params).fetchall()
+        rows = conn.execute(sql, params).fetchall()
     finally:
         conn.close()
+    return [tuple(open_secret(db_path, v) for v in row) for row in rows]
+
+
+def open_secret(db_path, value):
+    import secretbox
+    if not secretbox.is_sealed(value):
+        return value
+    if getattr(open_secret, "db_path", None) != db_path:
+        # The gateway's key: GATEWAY_SECRET_KEY, else secret.key beside
+        # the database.
+        secretbox.configure(secretbox.load_key(
+            os.environ.get("GATEWAY_SECRET_KEY", ""), db_path))
+        open_secret.db_path = db_path
+    return secretbox.reveal(value)
 
 
 def last_log_id(db_path):

@@ -1,4 +1,6 @@
 """Field types shared by the request schemas."""
+import unicodedata
+
 from marshmallow import ValidationError
 from marshmallow import fields
 
@@ -37,3 +39,28 @@ class Phone(StrictString):
                 "Not a valid international phone number (E.164, e.g. "
                 "+966501234567).")
         return phone
+
+
+# Format, control, separator and lone combining characters draw nothing;
+# these few are letters or symbols by category that render blank too.
+_BLANK_CATEGORIES = frozenset(("Cc", "Cf", "Cn", "Co", "Cs", "Mn", "Me",
+                               "Zs", "Zl", "Zp"))
+_BLANK_CHARACTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800\u034f")
+
+
+def has_visible_character(text):
+    """True when ``text`` shows something (not only zero-width chars)."""
+    return any(not ch.isspace() and ch not in _BLANK_CHARACTERS
+               and unicodedata.category(ch) not in _BLANK_CATEGORIES
+               for ch in text)
+
+
+class MessageText(StrictString):
+    """A message: a string with at least one visible character."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        value = super()._deserialize(value, attr, data, **kwargs)
+        if not has_visible_character(value):
+            raise ValidationError("Must contain visible text, not only "
+                                  "invisible or zero-width characters.")
+        return value

@@ -3,6 +3,7 @@ from marshmallow import RAISE
 from marshmallow import Schema
 from marshmallow import fields
 
+from schema.fields import MessageText
 from schema.fields import Phone
 from schema.fields import StrictString
 
@@ -19,7 +20,7 @@ class SendMessageSchema(Schema):
 
     instance_id = StrictString(required=True)
     phone = Phone(required=True)
-    message = StrictString(required=True)
+    message = MessageText(required=True)
     message_purpose = fields.String(load_default=None, allow_none=True)
 
 

@@ -33,6 +33,15 @@ TEST_ENGINE = os.environ.get("GATEWAY_TEST_ENGINE", "sqlite")
 if TEST_ENGINE not in ("sqlite", "postgres"):
     raise RuntimeError("GATEWAY_TEST_ENGINE must be sqlite or postgres")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+# One key seals stored secrets for every process of the run, as on
+# several hosts (PostgreSQL requires it).  Tests of the key generated
+# beside a SQLite file clear it (and `gateway serve` tests that drop the
+# GATEWAY_ environment use that file).
+import secretbox  # noqa: E402
+os.environ.setdefault("GATEWAY_SECRET_KEY", secretbox.generate_key())
+SECRET_KEY = os.environ["GATEWAY_SECRET_KEY"]
+sqlite_only = pytest.mark.skipif(
+    TEST_ENGINE != "sqlite", reason="about the SQLite file itself")
 EVOLUTION_INSTANCE = "evo-support"
 EVOLUTION_TOKEN = "TOKEN-SUPPORT-1"
 PHONE = "+966501234567"
@@ -210,6 +219,7 @@ def base_config(sandbox, database_url, ratelimit_url):
         "THROTTLE_INSTANCE_PER_SECOND": 1000,
         "THROTTLE_INSTANCE_PER_MINUTE": 10000,
         "THROTTLE_RECIPIENT_PER_DAY": 10000,
+        "SECRET_KEY": SECRET_KEY,
         "STATE_REFRESH_SECONDS": 0,
     }
 
@@ -312,10 +322,13 @@ def serve_gateway(tmp_path, base_config):
         env.update({"GATEWAY_" + k: str(v).lower() if isinstance(v, bool)
                     else str(v) for k, v in config.items()})
         port = free_port()
-        proc = subprocess.Popen(
-            [GATEWAY_BIN, "serve", "--port", str(port), "--workers",
-             str(workers)], env=env, cwd=tmp_path, start_new_session=True,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        log_path = tmp_path / ("serve-%d.log" % port)
+        with open(log_path, "wb") as log_file:
+            proc = subprocess.Popen(
+                [GATEWAY_BIN, "serve", "--port", str(port), "--workers",
+                 str(workers)], env=env, cwd=tmp_path,
+                start_new_session=True, stdout=subprocess.DEVNULL,
+                stderr=log_file)
         procs.append(proc)
         url = "http://127.0.0.1:%d" % port
         deadline = time.monotonic() + 30
@@ -326,7 +339,8 @@ def serve_gateway(tmp_path, base_config):
             except requests.RequestException:
                 # A loaded machine may take over a second to answer.
                 time.sleep(0.1)
-        raise AssertionError("gateway serve did not come up")
+        raise AssertionError("gateway serve did not come up:\n%s"
+                             % log_path.read_text()[-3000:])
     yield start
     for proc in procs:
         if proc.poll() is None:

@@ -14,6 +14,10 @@ def run(tmp_path):
     env = dict(os.environ, GATEWAY_DATABASE_URL="sqlite:///%s" % (
         tmp_path / "cli.db"))
 
+    # Only init-db (and serve) may create the database.
+    subprocess.run([GATEWAY, "init-db"], env=env, check=True,
+                   capture_output=True, timeout=60)
+
     def run(*args, expect=0):
         proc = subprocess.run([GATEWAY, *args], capture_output=True,
                               text=True, env=env, timeout=60)
@@ -109,3 +113,85 @@ def test_config_prints_every_setting(run):
     for setting in SETTINGS:
         assert "GATEWAY_" + setting.name in out
 
+
+
+def test_commands_never_create_an_empty_database(tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("GATEWAY_")}
+    for args in (["customers", "list"], ["keys", "create", "1"],
+                 ["backup", str(tmp_path / "b.db")]):
+        proc = subprocess.run([GATEWAY, *args], capture_output=True,
+                              text=True, env=env, cwd=elsewhere, timeout=60)
+        assert proc.returncode == 2, proc.stderr
+        assert len(proc.stderr.strip().splitlines()) == 1
+        assert str(elsewhere / "gateway.db") in proc.stderr
+        assert "GATEWAY_DATA_DIR" in proc.stderr
+    assert list(elsewhere.iterdir()) == []
+
+
+def test_data_dir_places_the_database_and_the_cli_prints_it(tmp_path):
+    data = tmp_path / "data"
+    env = dict({k: v for k, v in os.environ.items()
+                if not k.startswith("GATEWAY_")},
+               GATEWAY_DATA_DIR=str(data))
+    proc = subprocess.run([GATEWAY, "init-db"], capture_output=True,
+                          text=True, env=env, cwd=tmp_path, timeout=60)
+    assert json.loads(proc.stdout) == {"database": str(data / "gateway.db")}
+    assert (data / "gateway.db").exists() and (data / "secret.key").exists()
+    proc = subprocess.run([GATEWAY, "customers", "list"], capture_output=True,
+                          text=True, env=env, cwd="/", timeout=60)
+    assert proc.returncode == 0 and json.loads(proc.stdout) == []
+    config = subprocess.run([GATEWAY, "config"], capture_output=True,
+                            text=True, env=env, timeout=60).stdout
+    assert "database: %s" % (data / "gateway.db") in config
+
+
+def test_backup_is_a_consistent_private_copy(run, tmp_path):
+    import sqlite3
+    import stat
+    run("customers", "create", "Acme")
+    run("keys", "create", "1")
+    target = tmp_path / "backups"
+    target.mkdir()
+    result = run("backup", str(target))
+    copy = result["backup"]
+    assert copy.startswith(str(target)) and os.path.exists(copy)
+    assert stat.S_IMODE(os.stat(copy).st_mode) == 0o600
+    if not os.environ.get("GATEWAY_SECRET_KEY"):
+        assert result["secret_key_file"] == str(tmp_path / "secret.key")
+    with sqlite3.connect(copy) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert conn.execute("SELECT name FROM customer").fetchall() == [
+            ("Acme",)]
+    assert not os.path.exists(copy + "-wal")
+    # Never over an existing file.
+    proc = run("backup", copy, expect=2)
+    assert "exists" in proc.stderr
+
+
+def test_secrets_rotate_reseals_with_the_new_key(tmp_path):
+    import secretbox
+    old = secretbox.generate_key()
+    new = secretbox.generate_key()
+    env = dict({k: v for k, v in os.environ.items()
+                if not k.startswith("GATEWAY_")},
+               GATEWAY_DATA_DIR=str(tmp_path), GATEWAY_SECRET_KEY=old)
+
+    def run(*args, key=old):
+        proc = subprocess.run([GATEWAY, *args], capture_output=True,
+                              text=True, env=dict(env,
+                                                  GATEWAY_SECRET_KEY=key),
+                              timeout=60)
+        assert proc.returncode == 0, proc.stderr
+        return json.loads(proc.stdout)
+    run("init-db")
+    run("customers", "create", "Acme")
+    run("instances", "create", "1", "line", "--evolution-token", "TOK-9")
+    assert run("secrets", "rotate", key=new + "," + old)["resealed"] == 2
+    proc = subprocess.run([GATEWAY, "instances", "evolution-webhook",
+                           "line", "--base-url", "https://gw.example.com"],
+                          capture_output=True, text=True,
+                          env=dict(env, GATEWAY_SECRET_KEY=new), timeout=60)
+    assert proc.returncode == 0, proc.stderr

@@ -9,6 +9,7 @@ import pytest
 
 import store
 from conftest import GATEWAY_BIN
+from conftest import SECRET_KEY
 from conftest import create_account
 from conftest import create_endpoint
 from conftest import send_body
@@ -94,7 +95,11 @@ def test_copy_keeps_every_row_and_the_gateway_carries_on(
 
     # The same key works on PostgreSQL; the quota carries its count (4
     # of 5 used); new rows take ids after the copied ones.
-    app = make_app(DATABASE_URL=empty_postgres_url, WEBHOOK_DISPATCH=False)
+    # Sealed secrets move as they are: PostgreSQL takes the SQLite
+    # database's key (its secret.key) as GATEWAY_SECRET_KEY.
+    key = SECRET_KEY or (tmp_path / "secret.key").read_text().strip()
+    app = make_app(DATABASE_URL=empty_postgres_url, WEBHOOK_DISPATCH=False,
+                   SECRET_KEY=key)
     client = app.test_client()
     sent = client.post("/api/send-message", headers=account.headers,
                        json=send_body(instance_id="line-2",

@@ -15,6 +15,7 @@ import pytest
 import gateway  # noqa: F401  (imports every module that defines models)
 import migrate
 import migrations
+import secretbox
 import store
 
 from conftest import GATEWAY_BIN
@@ -24,13 +25,7 @@ INITIAL = importlib.import_module("migrations.0001_initial")
 
 def live_models():
     """Every model class of the running code, wherever it is defined."""
-    found, todo = [], [store.BaseModel]
-    while todo:
-        cls = todo.pop()
-        for sub in cls.__subclasses__():
-            found.append(sub)
-            todo.append(sub)
-    return [m for m in found if not m._meta.options.get("abstract")]
+    return store.all_models()
 
 
 def describe_schema(db):
@@ -149,7 +144,9 @@ def test_upgrade_from_the_pre_migration_schema_keeps_every_row(tmp_path):
             cursor = store.db.execute_sql('SELECT * FROM "%s" ORDER BY id'
                                           % table)
             names = [d[0] for d in cursor.description]
-            after = [dict(zip(names, r)) for r in cursor.fetchall()]
+            # Secrets are sealed by 0005: compared as the code reads them.
+            after = [dict(zip(names, map(secretbox.reveal, r)))
+                     for r in cursor.fetchall()]
             # New columns may appear; every old value stays as it was.
             assert [{k: row[k] for k in rows[0]} for row in after] == rows, \
                 table

@@ -783,10 +783,16 @@ def test_unfilled_variables_count_as_empty(client, bridge, sandbox):
     body = journal(agent_extension="[Agent]", event_id="[CallID]",
                    message_purpose="[MessagePurpose]",
                    call_time="2026-05-08 13:30:00")
+    # Unfilled, so empty: never a message with holes ("Hi ,  missed").
+    ok(post(client, bridge, body), "skipped", "not_sent",
+       "template_incomplete")
+    assert sandbox.state.sent_messages() == []
+    body.update(customer_name="Maria", agent_extension="101",
+                event_id="call-2")
     ok(post(client, bridge, body), "processed", "sent")
     # A naive time is PBX-local (3CX [DateTime]).
     assert sandbox.state.sent_messages()[0]["text"] == (
-        "Hi ,  missed you at 13:30 on 2026-05-08.")
+        "Hi Maria, 101 missed you at 13:30 on 2026-05-08.")
 
 
 def test_unix_call_time_renders_in_the_integration_zone(client, bridge,

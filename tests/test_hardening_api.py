@@ -1,0 +1,126 @@
+"""Hardening of the send API: idempotency under stress, a failing
+throttle store, RateLimit after a failed send, invisible messages."""
+import json
+import threading
+import time
+
+import pytest
+
+import store
+from conftest import create_account
+from conftest import free_port
+from conftest import send_body
+
+URL = "/api/send-message"
+
+
+def post(client, account, headers=None, **fields):
+    headers = dict(account.headers, **(headers or {}))
+    headers["Content-Type"] = "application/json"
+    return client.post(URL, data=json.dumps(send_body(**fields)),
+                       headers=headers)
+
+
+def idempotency_rows():
+    with store.db.connection_context():
+        return list(store.IdempotencyRecord.select())
+
+
+def test_duplicate_of_a_slow_send_in_flight_is_answered_quickly(
+        make_app, sandbox):
+    app = make_app(EVOLUTION_TIMEOUT=20.0)
+    account = create_account()
+    headers = {"Idempotency-Key": "slow-send"}
+    sandbox.state.set_fail_next(hang_s=8)
+    first = {}
+
+    def send_first():
+        first["response"] = post(app.test_client(), account, headers)
+    thread = threading.Thread(target=send_first)
+    thread.start()
+    time.sleep(0.5)
+    started = time.monotonic()
+    duplicate = post(app.test_client(), account, headers)
+    elapsed = time.monotonic() - started
+    # Before: the duplicate held its thread until the first finished
+    # (up to 81 s with the default timeouts).
+    assert elapsed < 4, elapsed
+    assert duplicate.status_code == 409
+    body = duplicate.get_json()
+    assert set(body) == {"success", "error", "message", "details"}
+    assert body["success"] is False
+    assert body["error"] == "idempotency_key_in_use"
+    assert int(duplicate.headers["Retry-After"]) >= 1
+    thread.join()
+    assert first["response"].status_code == 200
+    # Once the first is done, the retry gets its stored answer.
+    again = post(app.test_client(), account, headers)
+    assert again.status_code == 200
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert len(sandbox.state.sent_messages()) == 1
+
+
+def test_failing_throttle_store_is_a_503_and_nothing_is_stored(
+        make_app, sandbox):
+    # A Redis that is not there: every throttle hit raises.
+    app = make_app(RATELIMIT_STORAGE_URI="redis://127.0.0.1:%d"
+                   % free_port())
+    client = app.test_client()
+    account = create_account(daily_limit=5)
+    headers = {"Idempotency-Key": "store-down"}
+    response = post(client, account, headers)
+    assert response.status_code == 503
+    assert response.get_json()["error"] == "unavailable"
+    assert response.headers["Retry-After"]
+    assert not sandbox.state.sent_messages()
+    # Before: a 500 was stored under the key and replayed for 24 hours.
+    assert idempotency_rows() == []
+    again = post(client, account, headers)
+    assert again.status_code == 503
+    assert "Idempotent-Replayed" not in again.headers
+    # The store is back: the same key now sends.
+    import ratelimit
+    app.extensions["gateway"]["sender"].throttles.limiter = \
+        ratelimit.create_limiter("memory://")
+    ok = post(client, account, headers)
+    assert ok.status_code == 200
+    assert len(sandbox.state.sent_messages()) == 1
+    with store.db.connection_context():
+        outcomes = [r.outcome for r in store.MessageLog.select()]
+        used = store.QuotaCounter.select().where(
+            store.QuotaCounter.period.startswith("d")).get().used
+    assert outcomes == ["refused", "refused", "sent"]
+    assert used == 1
+
+
+def test_ratelimit_field_after_a_send_that_certainly_failed(make_app,
+                                                           sandbox):
+    client = make_app().test_client()
+    account = create_account(daily_limit=10)
+    assert post(client, account).status_code == 200
+    sandbox.state.add_not_on_whatsapp("966501234560")
+    failed = post(client, account, phone="+966501234560")
+    assert failed.status_code == 502
+    assert failed.get_json()["details"]["outcome"] == "failed"
+    # One message used (the failed one was given back): 9 remain.
+    assert '"daily";r=9;' in failed.headers["RateLimit"]
+    after = post(client, account, phone="+966501234561")
+    assert '"daily";r=8;' in after.headers["RateLimit"]
+
+
+@pytest.mark.parametrize("text", ["\u200b\u200b\u200b", "\u200b \u2060\ufeff",
+                                  "\u200e\u200f\u00ad", "\u2800\u3164"])
+def test_message_of_only_invisible_characters_is_refused(client, account,
+                                                         sandbox, text):
+    response = post(client, account, message=text)
+    assert response.status_code == 422
+    body = response.get_json()
+    assert body["error"] == "validation_error"
+    assert "message" in body["details"]["fields"]
+    assert not sandbox.state.sent_messages()
+
+
+def test_message_with_invisible_characters_and_text_is_sent(client, account,
+                                                             sandbox):
+    response = post(client, account, message="Your code\u200b is ready.")
+    assert response.status_code == 200

@@ -1,0 +1,181 @@
+"""3CX hardening: signed requests cannot be replayed, failed
+authentication is limited and logged in aggregate, templates never
+render an empty placeholder."""
+import argparse
+import json
+import logging
+import time
+
+import pytest
+
+import cli_threecx
+import store
+import threecx
+import threecx_rules
+from conftest import PHONE
+from test_threecx import HMAC_SECRET
+from test_threecx import cfd
+from test_threecx import configure
+from test_threecx import make_bridge
+from test_threecx import ok
+from test_threecx import open_window
+from test_threecx import post
+from test_threecx import sign
+
+
+@pytest.fixture
+def bridge(app):
+    return make_bridge()
+
+
+def signed_headers(raw, timestamp=None):
+    timestamp = timestamp or str(int(time.time()))
+    return {threecx.TIMESTAMP_HEADER: timestamp,
+            threecx.SIGNATURE_HEADER: "sha256=" + sign(HMAC_SECRET,
+                                                       timestamp, raw)}
+
+
+def test_a_signed_request_cannot_be_replayed_with_a_fresh_key(
+        client, bridge, sandbox):
+    configure(bridge, hmac_secret=HMAC_SECRET)
+    open_window(bridge)
+    raw = json.dumps(cfd("missed_call")).encode()
+    headers = signed_headers(raw)
+    first = post(client, bridge, raw=raw,
+                 headers=dict(headers, **{"Idempotency-Key": "a"}))
+    ok(first, "processed", "sent")
+    # The same bytes and signature, a new Idempotency-Key (outside the
+    # HMAC): before, a second event and possibly a second message.
+    for key, prefix in (("b", "sha256="), ("c", "")):
+        replay = dict(headers, **{"Idempotency-Key": key})
+        replay[threecx.SIGNATURE_HEADER] = prefix + sign(
+            HMAC_SECRET, headers[threecx.TIMESTAMP_HEADER], raw)
+        again = post(client, bridge, raw=raw, headers=replay)
+        assert again.status_code == 401
+        assert again.get_json()["error"] == "invalid_3cx_webhook"
+    with store.db.connection_context():
+        assert threecx.ThreeCxEvent.select().count() == 1
+    assert len(sandbox.state.sent_messages()) == 1
+    # Signed anew (a new timestamp), the sender's retry is taken.
+    later = post(client, bridge, raw=raw, headers=signed_headers(
+        raw, str(int(time.time()) + 1)))
+    assert later.status_code == 200
+
+
+def test_failed_authentication_is_limited_per_address(client, bridge):
+    attacker = {"X-Forwarded-For": "203.0.113.9"}
+    codes = []
+    for n in range(25):
+        response = post(client, bridge, body={"event_type": "test"},
+                        headers=dict(attacker, **{
+                            threecx.SECRET_HEADER: "w3cx_guess%d" % n}))
+        codes.append(response.status_code)
+    assert codes[:20] == [401] * 20
+    assert codes[20:] == [429] * 5
+    limited = post(client, bridge, body={"event_type": "test"},
+                   headers=attacker)  # even the right secret now
+    assert limited.status_code == 429
+    assert limited.get_json()["error"] == "webhook_rate_limited"
+    assert int(limited.headers["Retry-After"]) >= 1
+    # Another address is not affected.
+    ok(post(client, bridge, body={"event_type": "test"},
+            headers={"X-Forwarded-For": "198.51.100.7"}))
+
+
+def test_failed_authentication_is_logged_in_aggregate(client, bridge,
+                                                      caplog):
+    threecx._failures = threecx.FailureLog()
+    with caplog.at_level(logging.INFO, logger="threecx"):
+        for n in range(15):
+            post(client, bridge, body={"event_type": "test"}, headers={
+                "X-Forwarded-For": "203.0.113.10",
+                threecx.SECRET_HEADER: "w3cx_wrong%d" % n})
+    lines = [r.getMessage() for r in caplog.records if r.name == "threecx"
+             and "refused" in r.getMessage()]
+    assert len(lines) == 1, lines
+    assert "203.0.113.10" in lines[0]
+    assert "w3cx_wrong" not in "\n".join(r.getMessage()
+                                         for r in caplog.records)
+
+
+def test_failure_log_reports_what_it_held_back():
+    failures = threecx.FailureLog(window=0.2)
+    assert failures.record("a", 1, "x") is True
+    assert failures.record("a", 1, "x") is False
+    assert failures.record("b", 1, "x") is True
+    time.sleep(0.25)
+    assert failures.record("a", 1, "x") is True
+
+
+def test_after_hours_needs_business_hours():
+    templates = {"after_hours": ("closed ({{business_hours}})", True)}
+    with pytest.raises(ValueError) as info:
+        threecx_rules.check_business_hours(templates, "")
+    assert "--business-hours" in str(info.value)
+    threecx_rules.check_business_hours(templates, "Sun-Thu 9-17")
+    threecx_rules.check_business_hours(
+        {"after_hours": ("closed", False)}, "")
+
+
+def set_args(**given):
+    names = ("enabled", "call_events", "outbound", "strict_window",
+             "business_name", "business_hours", "min_phone_digits",
+             "timezone", "country", "instance", "hmac_secret", "hmac",
+             "allow_ips")
+    values = dict.fromkeys(names)
+    values.update(template=[], template_enabled=[])
+    values.update(given)
+    return argparse.Namespace(**values)
+
+
+def test_integration_without_hours_starts_with_after_hours_off(app):
+    from conftest import create_account
+    account = create_account()
+    with store.db.connection_context():
+        row, _ = threecx.create_integration(account.customer_id,
+                                            "support-line",
+                                            business_name="Acme")
+        templates = threecx.load_templates(row)
+        assert templates["after_hours"][1] is False
+        with pytest.raises(threecx.IntegrationError) as info:
+            cli_threecx.apply_settings(row, set_args(template_enabled=[
+                ("after_hours", "on")]), None)
+        assert "business hours are required" in str(info.value)
+        cli_threecx.apply_settings(row, set_args(
+            business_hours="Sun-Thu 9-17",
+            template_enabled=[("after_hours", "on")]), None)
+        assert threecx.load_templates(row)["after_hours"][1] is True
+        with pytest.raises(threecx.IntegrationError):
+            cli_threecx.apply_settings(row, set_args(business_hours=""), None)
+
+
+def test_a_template_with_an_empty_placeholder_is_not_sent(client, bridge,
+                                                          sandbox):
+    open_window(bridge)
+    # queue_callback's template names the queue; this event has none.
+    body = cfd("queue_callback", queue="", queue_name="")
+    answer = ok(post(client, bridge, body=body), "skipped", "not_sent",
+                "template_incomplete")
+    assert "message_id" not in answer
+    assert sandbox.state.sent_messages() == []
+    configure(bridge, business_hours="")
+    ok(post(client, bridge, body=cfd("after_hours")), "skipped",
+       "not_sent", "template_incomplete")
+    assert sandbox.state.sent_messages() == []
+    # With every value present it goes, and no placeholder is left.
+    ok(post(client, bridge, body=cfd("queue_callback", callid="q2")),
+       "processed", "sent")
+    text = sandbox.state.sent_messages()[0]["text"]
+    assert "{{" not in text and "800" in text
+    assert PHONE.lstrip("+") in sandbox.state.sent_messages()[0]["number"]
+
+
+def test_an_agent_message_of_invisible_characters_is_refused(client, bridge,
+                                                             sandbox):
+    open_window(bridge)
+    response = post(client, bridge, body={
+        "event_type": "outbound_message", "to": PHONE,
+        "message_text": "\u200b\u200c\u2060", "message_purpose": "support"})
+    assert response.status_code == 400
+    assert response.get_json()["error"] == "validation_error"
+    assert sandbox.state.sent_messages() == []
