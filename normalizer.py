@@ -64,6 +64,7 @@ is never used because Evolution prints local time with a fake ``Z``.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 import logging
@@ -402,8 +403,18 @@ def jid_to_e164(jid: str | None) -> str | None:
 
     LIDs, groups and anything that is not a plausible number give None.
     """
-    if not jid:
+    if not jid or not isinstance(jid, str):
         return None
+    if len(jid) > 64:  # never a cached key: no JID is this long
+        return _jid_to_e164.__wrapped__(jid)
+    return _jid_to_e164(jid)
+
+
+# A pure function of the JID, and every receipt of a conversation names
+# the same one: phonenumbers' parse is a third of the normaliser's CPU.
+# Bounded, so arbitrary JIDs cannot grow it.
+@functools.lru_cache(maxsize=4096)
+def _jid_to_e164(jid: str) -> str | None:
     user, _, server = jid.partition("@")
     if server not in ("", "s.whatsapp.net", "c.us"):
         return None

@@ -94,6 +94,9 @@ DEFAULT_CONFIG = {
     "webhook_retry_delay_s": 0.2,  # doubled after each failed attempt
     "webhook_non_retryable": (400, 401, 403, 404, 422),
     "deliver": None,  # fn(url, headers, body) -> status; see docstring
+    # Events queued at most; a full queue makes the emitter wait (None:
+    # unbounded, as Evolution never holds a send back for its webhooks).
+    "webhook_backlog": None,
     "default_webhook": None,  # webhook dict given to auto-created instances
 }
 

@@ -50,6 +50,11 @@ class WebhookWorker:
         self._thread = None
         self._session = None
         self._lock = threading.Lock()
+        # With a `webhook_backlog` limit, producers wait for room: the
+        # embedded sandbox hands each event to the intake in this same
+        # process, so an unbounded queue would only grow while sends
+        # outpace the intake (memory rising with every send).
+        self._room = threading.Condition()
 
     def submit(self, url, headers, body):
         """Queue one delivery; starts the thread on first use."""
@@ -61,6 +66,12 @@ class WebhookWorker:
                 self._thread = threading.Thread(
                     target=self._run, name="sandbox-webhooks", daemon=True)
                 self._thread.start()
+        limit = self._state.config.get("webhook_backlog")
+        if limit and threading.current_thread() is not self._thread:
+            with self._room:
+                while (self._queue.qsize() >= limit
+                       and not self._stop.is_set()):
+                    self._room.wait(0.5)
         self._queue.put((url, headers, body))
 
     def wait_stopped(self, seconds):
@@ -76,6 +87,8 @@ class WebhookWorker:
         with self._lock:
             self._stop.set()
             thread, session = self._thread, self._session
+        with self._room:
+            self._room.notify_all()
         if thread is not None:
             self._queue.put(None)
             thread.join(timeout=5)
@@ -85,6 +98,9 @@ class WebhookWorker:
     def _run(self):
         while True:
             job = self._queue.get()
+            if self._state.config.get("webhook_backlog"):
+                with self._room:
+                    self._room.notify()
             try:
                 if job is None or self._stop.is_set():
                     return

@@ -487,9 +487,37 @@ def first(model, sql, *params):
     run (about 0.1 ms each, a fifth of a send's CPU over its queries),
     while a raw query still comes back as a model with typed fields.
     """
-    for row in model.raw(sql, *params):
-        return row
-    return None
+    cursor = execute(sql, *params)
+    row = cursor.fetchone()
+    if row is None:
+        return None
+    # What peewee's raw query does per row, with the column-to-field
+    # plan kept instead of rebuilt on every query (~30 us each).
+    names = tuple(column[0] for column in cursor.description)
+    plan = _ROW_PLANS.get((model, names))
+    if plan is None:
+        plan = _ROW_PLANS[(model, names)] = _row_plan(model, names)
+    values = {}
+    for (name, convert), value in zip(plan, row):
+        values[name] = value if convert is None or value is None \
+            else convert(value)
+    instance = model(__no_default__=1, **values)
+    instance._dirty.clear()
+    return instance
+
+
+_ROW_PLANS = {}
+
+
+def _row_plan(model, names):
+    """(attribute, converter or None) per column of a result."""
+    fields = model._meta.columns
+    plan = []
+    for name in names:
+        field = fields.get(name)
+        plan.append((field.name, field.python_value) if field is not None
+                    else (name, None))
+    return plan
 
 
 def find_instance(ref, customer_id=None):

@@ -25,7 +25,6 @@ import uuid
 from urllib.parse import urlparse
 
 import requests
-from peewee import fn
 from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection
 from urllib3.connection import HTTPSConnection
@@ -384,6 +383,22 @@ class Watchdog:
 
 # ------------------------------------------------------------ delivery
 
+def post(session, url, body, headers, timeout):
+    """POST without following redirects, the answer left streaming (the
+    caller reads a bounded part of it).
+
+    Straight to the transport (the SSRF guard is the transport): the
+    session ignores the environment (``trust_env`` off), and
+    Session.send's cookie, hook and settings merging is never wanted for
+    a customer's URL; it costs ~0.1 ms a delivery.
+    """
+    request = requests.PreparedRequest()
+    request.prepare(method="POST", url=url, data=body,
+                    headers=dict(session.headers, **headers))
+    return session.get_adapter(url).send(request, stream=True,
+                                         timeout=timeout)
+
+
 def next_delay(attempts, schedule, retry_after=None):
     """Seconds before the next attempt, or None when retries are over."""
     if attempts > len(schedule):
@@ -407,6 +422,19 @@ def parse_retry_after(value):
     except ValueError:
         return None
     return max(0, int((moment - utcnow()).total_seconds()))
+
+
+DUE = ("((d.status IN ('pending', 'failed') AND d.next_attempt_at <= ?) "
+       "OR (d.status = 'delivering' AND d.locked_until < ?))")
+SQL_ANY_DUE = "SELECT 1 FROM delivery d WHERE " + DUE + " LIMIT 1"
+SQL_BUSY = ("SELECT endpoint_id, COUNT(*) FROM delivery WHERE status = "
+            "'delivering' AND locked_until >= ? GROUP BY endpoint_id")
+# %s: "AND d.endpoint_id NOT IN (...)" for endpoints already full.
+SQL_DUE = ("SELECT d.id, d.endpoint_id FROM delivery d WHERE " + DUE +
+           " AND d.endpoint_id NOT IN (SELECT id FROM webhookendpoint "
+           "WHERE blocked_until > ?) %sORDER BY d.next_attempt_at LIMIT ?")
+SQL_LEASE = ("UPDATE delivery SET status = 'delivering', locked_until = ?, "
+             "attempts = attempts + 1 WHERE id IN (%s)")
 
 
 class Dispatcher:
@@ -504,29 +532,26 @@ class Dispatcher:
 
         No endpoint gets more than ``per_endpoint`` deliveries in flight
         across all workers, so one that hangs cannot take every thread
-        from the endpoints behind it.
+        from the endpoints behind it.  Hand-written SQL: it runs after
+        every delivery.
         """
-        now = utcnow()
+        now = str(utcnow())
+        # A plain read first: when nothing is due (the usual wake-up
+        # after a delivery) no write lock is taken.
+        if store.execute(SQL_ANY_DUE, now, now).fetchone() is None:
+            return []
         with db.atomic("IMMEDIATE"):
-            busy = dict(Delivery.select(Delivery.endpoint,
-                                        fn.COUNT(Delivery.id))
-                        .where((Delivery.status == "delivering")
-                               & (Delivery.locked_until >= now))
-                        .group_by(Delivery.endpoint).tuples())
+            busy = dict(store.execute(SQL_BUSY, now).fetchall())
             full = [e for e, n in busy.items() if n >= self.per_endpoint]
-            blocked = WebhookEndpoint.select(WebhookEndpoint.id).where(
-                WebhookEndpoint.blocked_until > now)
-            due = (Delivery.select(Delivery.id, Delivery.endpoint)
-                   .where((((Delivery.status.in_(("pending", "failed")))
-                            & (Delivery.next_attempt_at <= now))
-                           | ((Delivery.status == "delivering")
-                              & (Delivery.locked_until < now)))
-                          & Delivery.endpoint.not_in(full)
-                          & Delivery.endpoint.not_in(blocked))
-                   .order_by(Delivery.next_attempt_at)
-                   .limit(limit * 8))
-            # Hosts claiming at once each get deliveries no other holds.
-            due = store.for_update(due).tuples()
+            sql = SQL_DUE % ("AND d.endpoint_id NOT IN (%s) " % ", ".join(
+                "?" * len(full)) if full else "")
+            if store.engine() == "postgres":
+                # Hosts claiming at once each get deliveries no other
+                # holds (SQLite's IMMEDIATE transaction already serialised
+                # them).
+                sql += " FOR UPDATE OF d SKIP LOCKED"
+            due = store.execute(sql, now, now, now, *full,
+                                limit * 8).fetchall()
             ids = []
             for delivery_id, endpoint_id in due:
                 if busy.get(endpoint_id, 0) >= self.per_endpoint:
@@ -536,10 +561,8 @@ class Dispatcher:
                 if len(ids) == limit:
                     break
             if ids:
-                Delivery.update(status="delivering",
-                                locked_until=now + self.lease,
-                                attempts=Delivery.attempts + 1).where(
-                    Delivery.id.in_(ids)).execute()
+                store.execute(SQL_LEASE % ", ".join("?" * len(ids)),
+                              str(utcnow() + self.lease), *ids)
         return ids
 
     def _session(self, allow_private=False):
@@ -602,10 +625,8 @@ class Dispatcher:
         started = time.monotonic()
         self._watchdog.arm(self.deadline)
         try:
-            response = self._session(row[10]).post(
-                endpoint.url, data=body, headers=headers,
-                timeout=(min(5.0, self.timeout), self.timeout),
-                allow_redirects=False, stream=True)
+            response = post(self._session(row[10]), endpoint.url, body,
+                            headers, (min(5.0, self.timeout), self.timeout))
             status = response.status_code
             retry_after = parse_retry_after(
                 response.headers.get("Retry-After"))

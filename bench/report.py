@@ -123,6 +123,13 @@ def build_rows(fig, modest):
                  "included), saturation**", "%s ms" % cpu if cpu else "n/a",
                  "<= %s ms" % RECEIPT_CPU_MS,
                  verdict(None if cpu is None else cpu <= RECEIPT_CPU_MS)))
+    delivery = get("webhook_delivery", "gateway_cpu_ms_per_delivery")
+    rows.append(("intake: worker CPU per receipt, its delivery apart "
+                 "(minus e's CPU per delivery, %s ms)" % delivery,
+                 "%.3f ms" % (cpu - delivery) if cpu and delivery
+                 else "n/a", "<= %s ms" % RECEIPT_CPU_MS,
+                 verdict(None if not (cpu and delivery)
+                         else cpu - delivery <= RECEIPT_CPU_MS)))
     rate = sat and sat.get("sustained_receipts_per_s")
     rows.append(("**intake: receipts/s sustained, deliveries included**",
                  "%s receipts/s (%s accepted at %s/s, outbox empty %s s "
@@ -135,8 +142,11 @@ def build_rows(fig, modest):
     # -- e: webhook delivery
     hooks = get("webhook_delivery")
     rate = hooks and hooks.get("events_per_s")
-    rows.append(("e. webhook delivery", "%s events/s (%s/%s events)" % (
-        rate, hooks["unique"], hooks["events"]) if hooks else "n/a",
+    rows.append(("e. webhook delivery", "%s events/s (%s/%s events; "
+                 "worker CPU %s ms per delivery)" % (
+                     rate, hooks["unique"], hooks["events"],
+                     hooks.get("gateway_cpu_ms_per_delivery"))
+                 if hooks else "n/a",
         ">= 300 events/s", verdict(None if rate is None else rate >= 300)))
     normal, hung = get("hung_endpoint", "normal"), get("hung_endpoint",
                                                       "hung")

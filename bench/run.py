@@ -67,8 +67,8 @@ FULL = {"duration": 10.0, "rows": (10_000, 1_000_000), "events": 3000,
         "rates": (100, 200, 300), "modest": 50, "hung_backlog": 400,
         "life_rounds": 3, "embedded_marks": (2000, 10000)}
 SMOKE = {"duration": 1.0, "rows": (10_000, 50_000), "events": 200,
-         "rates": (100, 200, 300), "modest": 50, "hung_backlog": 40,
-         "life_rounds": 1, "embedded_marks": (200, 600)}
+         "rates": (100, 200), "modest": 50, "hung_backlog": 40,
+         "life_rounds": 1, "embedded_marks": (200, 500)}
 
 
 
@@ -450,12 +450,12 @@ class Bench:
                 self.warm_up(gateways[label], self.send_target(key))
                 life.wait_outbox(db_path, 30)
             runs = {label: [] for label in databases}
-            for _ in range(rounds):
+            for round_no in range(rounds):
                 for label, (db_path, key, rows) in databases.items():
                     runs[label].append(life.Life(
                         self, gateways[label], sandbox, db_path,
-                        self.send_target(key), EVO_INSTANCE, rows)
-                        .measure(self.plan["modest"]))
+                        self.send_target(key), EVO_INSTANCE, rows,
+                        round_no).measure(self.plan["modest"]))
                     settle(gateways[label])
             for label, (db_path, _, rows) in databases.items():
                 figures[label] = life.pool_life(runs[label])
@@ -497,12 +497,15 @@ class Bench:
 
     # -- e: webhook delivery and a hung endpoint --------------------------
 
-    def webhook_throughput(self, receiver):
+    def webhook_throughput(self, receiver, gateway):
+        """``count`` events queued at once; the rate at which the running
+        gateway's dispatchers deliver them, and its CPU per delivery."""
         customer_id, _ = create_account("Webhook Throughput")
         add_endpoint(customer_id, receiver.url + "/hook")
         count = self.plan["events"]
         urllib.request.urlopen(urllib.request.Request(
             receiver.url + "/", method="DELETE"), timeout=5).close()
+        meter = life.CpuMeter(gateway=gateway)
         committed = emit_events(customer_id, count)
         deadline = time.monotonic() + max(30, count / 50)
         stats = get_json(receiver.url + "/stats")
@@ -510,7 +513,11 @@ class Bench:
             time.sleep(0.05)
             stats = get_json(receiver.url + "/stats")
         elapsed = (stats["last_at"] or committed) - committed
+        cpu = meter.stop()
         self.results["figures"]["webhook_delivery"] = {
+            "gateway_cpu_s": cpu["gateway_cpu_s"],
+            "gateway_cpu_ms_per_delivery": life.per_request(
+                cpu, "gateway", stats["unique"]),
             "events": count, "received": stats["count"],
             "unique": stats["unique"], "elapsed_s": round(elapsed, 2),
             "events_per_s": round(stats["unique"] / elapsed, 1)
@@ -600,7 +607,8 @@ class Bench:
         if self.profile:
             self.phase("profile", self.run_profile, gateway, key_small)
         self.phase("f: 3CX webhook", self.threecx, gateway)
-        self.phase("e: webhook delivery", self.webhook_throughput, receiver)
+        self.phase("e: webhook delivery", self.webhook_throughput, receiver,
+                   gateway)
         self.phase("e: hung endpoint", self.hung_endpoint, gateway,
                    receiver, hang)
         hang.stop()  # frees the stuck deliveries so the gateway stops fast
@@ -706,6 +714,10 @@ def main(argv=None):
                "recipients too), so each instance's throttle windows hold "
                "what a real instance's would; see bench/README.md for one "
                "instance taking everything." % INSTANCES)
+    if args.smoke:
+        bench.note("Smoke run: 1-second steps and CPU counted in 10 ms ticks "
+                   "per process, so its figures are coarse; the targets are "
+                   "for the full run.")
     if not loadgen.wrk_available():
         bench.note("wrk is not installed: saturation used the Python "
                    "closed-loop generator (apt-get install wrk).")

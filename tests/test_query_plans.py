@@ -236,6 +236,9 @@ def tracer(app, monkeypatch):
     monkeypatch.setattr(storage, "_open", traced_open)
     storage.close()
     yield tracer
+    dispatcher = app.extensions["gateway"]["dispatcher"]
+    if dispatcher:
+        dispatcher.stop()  # no thread left using a connection closed here
     store.db.close_all()
     storage.close()
 

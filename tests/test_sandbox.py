@@ -361,6 +361,46 @@ def test_webhook_retries_on_5xx(state):
     assert calls == ["http://gateway.internal/hook"] * 3
 
 
+def test_webhook_backlog_makes_emitters_wait(state):
+    """With a backlog limit (the embedded default), queued events never
+    exceed it: an emitter waits for room instead of the queue growing
+    with every send; the delivery thread itself never waits."""
+    release, seen, peak = threading.Event(), [], []
+    worker = state.worker
+
+    def deliver(url, headers, body):
+        peak.append(worker._queue.qsize())
+        if not seen:
+            release.wait(5)
+            # The delivery thread may emit too (the intake acting on an
+            # event): it must not wait for room it alone makes.
+            worker.submit(url, headers, b"from-the-worker")
+        seen.append(body)
+        return 200
+
+    state.config.update(deliver=deliver, webhook_backlog=2)
+    submitted = []
+
+    def produce():
+        for n in range(6):
+            worker.submit("http://gateway.internal/hook", {}, b"%d" % n)
+            submitted.append(n)
+
+    producer = threading.Thread(target=produce)
+    producer.start()
+    time.sleep(0.3)
+    # One event taken (stuck in deliver), two queued, the rest waiting.
+    assert len(submitted) == 3
+    assert worker._queue.qsize() == 2
+    release.set()
+    producer.join(5)
+    assert submitted == list(range(6))
+    assert state.wait_for_webhooks()
+    assert sorted(seen) == sorted([b"%d" % n for n in range(6)]
+                                  + [b"from-the-worker"])
+    assert max(peak) <= 3
+
+
 def test_inject_events(server, http, state, receiver):
     url, records = receiver
     set_hook(http, server, url)
