@@ -19,6 +19,7 @@ import functools
 import hashlib
 import os
 import sqlite3
+import time
 from urllib.parse import urlparse
 
 from peewee import DatabaseProxy
@@ -37,7 +38,7 @@ PRAGMAS = {
     # so SQLite's busy wait is set here, before the pragmas below that
     # may have to wait for another process (switching a new file to WAL).
     "busy_timeout": BUSY_TIMEOUT * 1000,
-    "journal_mode": "wal",
+    # WAL itself is switched on once per file by enable_wal: it stays.
     "synchronous": "normal",
     "foreign_keys": 1,
     "cache_size": -16000,
@@ -178,6 +179,27 @@ def secure_file(path):
             pass
 
 
+def enable_wal(path, timeout=BUSY_TIMEOUT):
+    """Put the SQLite file in WAL mode (readers never block the writer).
+
+    Switching takes an exclusive lock that SQLite does not wait for with
+    its busy timeout, so processes starting together retry here; a file
+    already in WAL mode answers at once.
+    """
+    conn = sqlite3.connect(path, timeout=timeout)
+    try:
+        deadline = time.monotonic() + timeout
+        while conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+            try:
+                conn.execute("PRAGMA journal_mode=wal")
+            except sqlite3.OperationalError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.01)
+    finally:
+        conn.close()
+
+
 def open_database(url, pool_size=None, serving=False):
     """A new, unconnected database for ``url`` (not bound to ``db``);
     ``serving``: for a process that serves requests."""
@@ -201,6 +223,7 @@ def open_database(url, pool_size=None, serving=False):
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
     secure_file(path)
+    enable_wal(path)
     database = SqliteDatabase(path, max_connections=64, stale_timeout=600,
                               pragmas=PRAGMAS, check_same_thread=False)
     database.url = url

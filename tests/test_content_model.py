@@ -387,6 +387,7 @@ def test_policy_cli(tmp_path):
         assert proc.returncode == expect, proc.stderr
         return json.loads(proc.stdout) if expect == 0 else proc
 
+    run("init-db")
     out = run("policy", "check", "S.A.L.E 7O% 0ff everything this weekend!")
     assert out["verdict"] == "refuse" and out["category"] == "promotion"
     assert out["signals"] and 0 <= out["risk_score"] <= 100
