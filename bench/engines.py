@@ -40,6 +40,7 @@ BIN = os.path.dirname(sys.executable)
 sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.join(ROOT, "tests"))
 
+import secretbox  # noqa: E402
 import services  # noqa: E402
 import store  # noqa: E402
 
@@ -107,16 +108,22 @@ def stop(proc):
             proc.wait()
 
 
+# One key sealing the stored secrets for the whole run: PostgreSQL
+# requires one, and the seeding process and the served gateway share it.
+SECRET_KEY = os.environ.get("GATEWAY_SECRET_KEY") or secretbox.generate_key()
+
+
 def clean_env(**extra):
     env = {k: v for k, v in os.environ.items()
            if not k.startswith("GATEWAY_")}
+    env["GATEWAY_SECRET_KEY"] = SECRET_KEY
     env.update(extra)
     return env
 
 
 def seed(url, receiver_url):
     """A customer with INSTANCES instances, one key and one endpoint."""
-    store.init_db(url)
+    store.init_db(url, secret_key=SECRET_KEY)
     with store.db.connection_context(), store.db.atomic():
         customer = store.Customer.create(
             name="Bench", daily_limit=10 ** 9, monthly_limit=10 ** 9,
