@@ -269,7 +269,17 @@ def current_operator():
 
 class ConsoleSessionInterface(SecureCookieSessionInterface):
     """Flask's signed cookie, marked Secure when the request came over
-    TLS (directly or through a trusted proxy)."""
+    TLS (directly or through a trusted proxy).
+
+    Only the console has a session: every other route (sends, receipts,
+    3CX) gets Flask's null session, so it neither verifies a cookie nor
+    works out cookie flags on the way out (about 0.1 ms a request).
+    """
+
+    def open_session(self, app, request):
+        if not request.path.startswith("/console"):
+            return self.make_null_session(app)
+        return super().open_session(app, request)
 
     def get_cookie_secure(self, app):
         return request_is_tls()

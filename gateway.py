@@ -17,6 +17,7 @@ from flask import Response
 from flask import current_app
 from flask import jsonify
 from flask import request
+from limits import RateLimitItemPerSecond
 from peewee import DataError
 from peewee import IntegrityError
 from werkzeug.exceptions import HTTPException
@@ -117,7 +118,10 @@ def create_app(config=None):
     refresher = None
     if settings.WEBHOOK_DISPATCH and settings.STATE_REFRESH_SECONDS:
         refresher = whatsapp_numbers.StateRefresher(
-            numbers, settings.STATE_REFRESH_SECONDS).start()
+            numbers, settings.STATE_REFRESH_SECONDS,
+            claim_round=make_round_claim(
+                limiter, "state-refresh",
+                settings.STATE_REFRESH_SECONDS)).start()
     app.extensions["gateway"] = {
         "settings": settings, "evolution": evolution, "sender": sender,
         "limiter": limiter, "db_path": db_path, "dispatcher": dispatcher,
@@ -182,6 +186,24 @@ def make_embedded_delivery(sender):
             intake.accept_evolution_event(instance, body, sender)
         return 200
     return deliver
+
+
+def make_round_claim(limiter, name, interval):
+    """A claim that one process wins per ``interval``: a hit on a
+    one-per-window limit in the throttle store, which every worker of a
+    host (and, with Redis, every host) shares.  The window is a little
+    shorter than the interval, so the last round's winner, waking a
+    moment early, is not refused by its own hit."""
+    item = RateLimitItemPerSecond(1, max(1, int(interval * 0.9)))
+
+    def claim():
+        try:
+            return limiter.hit(item, "round", name)
+        except Exception:
+            # An unavailable store must not stop the refresh: each
+            # process then does its own round, as before.
+            return True
+    return claim
 
 
 def make_housekeeping(settings):

@@ -45,7 +45,6 @@ import threecx_chat
 from errors import ApiError
 from store import ConversationWindow
 from store import Instance
-from store import MessageReceipt
 from store import Suppression
 from store import db
 from store import find_instance
@@ -278,8 +277,7 @@ def advance_status(instance, event):
                               event.status_rank):
         return False
     # When each status was reached: the console's message timeline.
-    MessageReceipt.create(instance=instance.id, message_id=event.message_id,
-                          rank=event.status_rank)
+    store.record_receipt(instance.id, event.message_id, event.status_rank)
     return True
 
 

@@ -361,6 +361,8 @@ SQL_RAISE_STATUS = (
     "VALUES (?, ?, ?) ON CONFLICT (instance_id, message_id) DO UPDATE "
     "SET rank = excluded.rank WHERE messagestatus.rank < excluded.rank "
     "RETURNING id")
+SQL_RECEIPT = ("INSERT INTO messagereceipt (instance_id, message_id, rank, at) "
+               "VALUES (?, ?, ?, ?)")
 SQL_INBOUND = (
     "INSERT INTO inboundevent (instance_id, evolution_event, body, "
     "outcome, events_emitted, received_at) VALUES (?, ?, ?, ?, ?, ?)")
@@ -375,6 +377,11 @@ def raise_status(instance_id, message_id, rank):
     """Record a message's status rank; False when it would go down."""
     return execute(SQL_RAISE_STATUS, instance_id, message_id,
                    rank).fetchone() is not None
+
+
+def record_receipt(instance_id, message_id, rank):
+    """When a message reached status ``rank``: the console's timeline."""
+    execute(SQL_RECEIPT, instance_id, message_id, rank, str(utcnow()))
 
 
 def record_inbound(instance_id, name, body, outcome, emitted=0):

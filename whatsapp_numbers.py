@@ -379,9 +379,14 @@ class StateRefresher:
 
     FIRST_DELAY = 5.0
 
-    def __init__(self, service, interval):
+    def __init__(self, service, interval, claim_round=None):
         self.service = service
         self.interval = float(interval)
+        # ``claim_round()`` is True for one process per round: every
+        # gunicorn worker (and every host sharing Redis) runs a refresher,
+        # and each asking Evolution about every instance would multiply
+        # its load (and the gateway's CPU) by the number of processes.
+        self.claim_round = claim_round or (lambda: True)
         self._stop = threading.Event()
         self._thread = None
 
@@ -401,6 +406,8 @@ class StateRefresher:
         while not self._stop.wait(delay):
             delay = self.interval
             try:
+                if not self.claim_round():
+                    continue  # another process has this round
                 with db.connection_context():
                     self.service.refresh_all(stop=self._stop)
             except Exception:

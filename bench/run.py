@@ -339,6 +339,7 @@ class Bench:
         if args.duration:
             self.plan["duration"] = args.duration
         self.profile = args.profile
+        self.only = set(args.only.replace(",", "")) if args.only else None
         self.root = args.root
         self.sandbox_server = args.sandbox_server
         self.workers = os.cpu_count() or 2
@@ -579,6 +580,9 @@ class Bench:
 
     # -- the whole run ----------------------------------------------------
 
+    def wants(self, letter):
+        return self.only is None or letter in self.only
+
     def run(self):
         small, large = self.plan["rows"]
         # d compares two fresh databases; a/c/e/f run on a third one.
@@ -594,32 +598,40 @@ class Bench:
         print("== seeding %d and %d message-log rows" % (small, large),
               flush=True)
         hook = life_receiver.url + "/hook"
-        key_large = seed_database(paths["d-large"], large, hook)
-        key_d_small = seed_database(paths["d-small"], small, hook)
+        if self.wants("d"):
+            key_large = seed_database(paths["d-large"], large, hook)
+            key_d_small = seed_database(paths["d-small"], small, hook)
         db_small = paths["main"]
         key_small = seed_database(db_small, small)  # store stays on it
         sandbox = start_sandbox(self.workdir, self.sandbox_server)
-        self.phase("b: bare Flask", self.bare_flask)
+        if self.wants("b"):
+            self.phase("b: bare Flask", self.bare_flask)
         gateway = start_gateway(self.workdir, "gateway-small", db_small,
                                 sandbox.url, self.workers, self.root)
-        self.phase("a/c: gateway send", self.gateway_main, gateway,
-                   key_small, sandbox)
+        if self.wants("a"):
+            self.phase("a/c: gateway send", self.gateway_main, gateway,
+                       key_small, sandbox)
         if self.profile:
             self.phase("profile", self.run_profile, gateway, key_small)
-        self.phase("f: 3CX webhook", self.threecx, gateway)
-        self.phase("e: webhook delivery", self.webhook_throughput, receiver,
-                   gateway)
-        self.phase("e: hung endpoint", self.hung_endpoint, gateway,
-                   receiver, hang)
+        if self.wants("f"):
+            self.phase("f: 3CX webhook", self.threecx, gateway)
+        if self.wants("e"):
+            self.phase("e: webhook delivery", self.webhook_throughput,
+                       receiver, gateway)
+            self.phase("e: hung endpoint", self.hung_endpoint, gateway,
+                       receiver, hang)
         hang.stop()  # frees the stuck deliveries so the gateway stops fast
         gateway.stop()
         # d: a fresh gateway on each database, the same warm-up and rates.
-        self.phase("d: message life, %d vs %d log rows" % (small, large),
-                   self.message_life,
-                   {"small": (paths["d-small"], key_d_small, small),
-                    "large": (paths["d-large"], key_large, large)}, sandbox)
+        if self.wants("d"):
+            self.phase("d: message life, %d vs %d log rows" % (small, large),
+                       self.message_life,
+                       {"small": (paths["d-small"], key_d_small, small),
+                        "large": (paths["d-large"], key_large, large)},
+                       sandbox)
         sandbox.stop()
-        self.phase("g: embedded default", self.embedded)
+        if self.wants("g"):
+            self.phase("g: embedded default", self.embedded)
         self.results["wall_s"] = round(time.monotonic() - self.started, 1)
 
     def run_profile(self, gateway, key):
@@ -683,6 +695,10 @@ def main(argv=None):
                         default="gunicorn",
                         help="serve the sandbox with keep-alive (gunicorn, "
                              "default) or on its own werkzeug server")
+    parser.add_argument("--only", help="run only these phases, e.g. "
+                        "'a,b' or 'd' (letters of the table: a send, b "
+                        "bare Flask, d life and intake, e webhooks, f 3CX, "
+                        "g embedded); the table then has those rows only")
     parser.add_argument("--output", help="default bench/results.json "
                         "(smoke: bench/results-smoke.json)")
     args = parser.parse_args(argv)

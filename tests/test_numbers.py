@@ -265,3 +265,31 @@ def test_periodic_refresh(numbers, sandbox):
             "not_found"
     finally:
         refresher.stop()
+
+
+def test_one_process_refreshes_per_round(tmp_path):
+    """Every gunicorn worker runs a refresher; one round is claimed by one
+    process through the shared throttle store, so Evolution is asked about
+    each instance once per interval, not once per worker."""
+    import gateway
+    import ratelimit
+    uri = "sqlite:///" + str(tmp_path / "ratelimit.db")
+    workers = [ratelimit.create_limiter(uri) for _ in range(3)]
+    claims = [gateway.make_round_claim(limiter, "state-refresh", 300)
+              for limiter in workers]
+    assert [claim() for claim in claims] == [True, False, False]
+    assert not claims[0]()  # the winner too, until the window passes
+
+
+def test_a_refresher_without_its_round_asks_nothing(numbers, sandbox):
+    create_account()
+    asked = []
+    refresh_all = numbers.refresh_all
+    numbers.refresh_all = lambda **kw: asked.append(1) or refresh_all(**kw)
+    refresher = whatsapp_numbers.StateRefresher(
+        numbers, 0.05, claim_round=lambda: False).start()
+    try:
+        time.sleep(0.5)
+    finally:
+        refresher.stop()
+    assert asked == []

@@ -21,6 +21,7 @@ import pytest
 
 import store
 import threecx
+import threecx_chat
 import webhooks
 from conftest import PHONE
 from conftest import TEST_ENGINE
@@ -176,6 +177,8 @@ HOT_QUERIES = [
     ("endpoints of a customer",
      "SELECT * FROM webhookendpoint WHERE customer_id = ? AND enabled",
      (1,), "webhookendpoint_customer_id"),
+    ("3CX chat integrations of an instance (every receipt)",
+     threecx_chat.SQL_ANY_CHAT, (1,), "threecxintegration_instance_id"),
     ("stuck sends (housekeeping)",
      "SELECT id FROM messagelog WHERE outcome = 'pending' AND created_at "
      "< ?", ("2026-01-01",), "messagelog_outcome"),
