@@ -18,12 +18,16 @@ runs unchanged on both:
 import functools
 import hashlib
 import os
+import random
 import sqlite3
+import threading
 import time
 from urllib.parse import urlparse
 
 from peewee import DatabaseProxy
+from peewee import __exception_wrapper__
 from peewee import DataError
+from peewee import OperationalError
 from playhouse.pool import PooledPostgresqlDatabase
 from playhouse.pool import PooledSqliteDatabase
 
@@ -73,6 +77,71 @@ class SqliteDatabase(PooledSqliteDatabase):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._doomed = set()
+        # SQLite has one writer.  Threads of this process that want it
+        # queue here first (BEGIN IMMEDIATE only), so the lock passes
+        # straight to the next one when a transaction ends; left to
+        # SQLite's busy handler, each waiter sleeps 1, 2, 5, 10... ms
+        # between tries, and under load the lock sits idle between
+        # writers (receipts/s fell, p99 rose to 400 ms).  Other
+        # processes still meet at SQLite's lock.
+        self._writer = threading.Lock()
+        self._holds_writer = threading.local()
+
+    def begin(self, lock_type=None):
+        if (lock_type or self._lock_type) != "IMMEDIATE":
+            return super().begin(lock_type)
+        if not self._writer.acquire(timeout=BUSY_TIMEOUT):
+            raise OperationalError("database is locked (no turn to write "
+                                   "within %ds)" % BUSY_TIMEOUT)
+        self._holds_writer.held = True
+        try:
+            self._begin_immediate()
+        except BaseException:
+            self._release_writer()
+            raise
+
+    def _begin_immediate(self):
+        """BEGIN IMMEDIATE, waiting for another process's writer in short
+        steps: SQLite's own busy handler sleeps 1, 2, 5 ... 25, 50, 100 ms
+        between tries, so a writer in the other worker that holds the
+        lock for a fraction of a millisecond could cost this one 25 ms,
+        with every thread of this process queued behind it."""
+        cursor = self.cursor()
+        deadline = time.monotonic() + BUSY_TIMEOUT
+        pause = 0.0002
+        with __exception_wrapper__:
+            cursor.execute("PRAGMA busy_timeout = 0")
+            try:
+                while True:
+                    try:
+                        cursor.execute("BEGIN IMMEDIATE")
+                        return
+                    except sqlite3.OperationalError as exc:
+                        if "locked" not in str(exc) or \
+                                time.monotonic() > deadline:
+                            raise
+                    time.sleep(pause * random.uniform(0.5, 1.5))
+                    pause = min(pause * 2, 0.002)
+            finally:
+                cursor.execute("PRAGMA busy_timeout = %d"
+                               % (BUSY_TIMEOUT * 1000))
+
+    def commit(self):
+        try:
+            return super().commit()
+        finally:
+            self._release_writer()
+
+    def rollback(self):
+        try:
+            return super().rollback()
+        finally:
+            self._release_writer()
+
+    def _release_writer(self):
+        if getattr(self._holds_writer, "held", False):
+            self._holds_writer.held = False
+            self._writer.release()
 
     def close_all(self):
         """Close every pooled connection; one another thread is using now

@@ -224,7 +224,7 @@ class GuardedSender:
         """
         for attempt in range(3):
             try:
-                with db.atomic():
+                with db.atomic("IMMEDIATE"):
                     db.execute_sql(
                         "UPDATE messagelog SET outcome = 'sent', "
                         "evolution_message_id = ?, completed_at = ? "
