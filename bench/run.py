@@ -54,6 +54,9 @@ SEND_BODY = json.dumps({"instance_id": INSTANCE, "phone": "%PHONE%",
                         "message": MESSAGE,
                         "message_purpose": "transactional"})
 HIGH = 10 ** 9
+# Receipts a second when a receipt's own CPU is measured (a steady,
+# realistic rate: three per message at 100 sends a second).
+RECEIPT_RATE = 300
 # Default instance throttles; per-recipient ones off because the load
 # generator reuses a small set of phone numbers.
 BENCH_ENV = {
@@ -435,6 +438,30 @@ class Bench:
         self.results["figures"]["sandbox_direct"] = {
             "fixed_%d" % modest: self.fixed(sandbox, direct, modest)}
 
+    # -- the intake on its own: receipts that cause no delivery -----------
+
+    def intake_own(self, gateway, db_path, rows):
+        """A receipt's own cost: PLAYED receipts for distinct seeded
+        messages of an instance whose customer has no webhook endpoint
+        (every step of the intake runs; no delivery follows), at a fixed
+        rate (worker CPU per receipt, the target's figure) and at
+        saturation."""
+        (name, secret), = life.read_db(
+            db_path, "SELECT name, webhook_secret FROM instance WHERE "
+            "name = ?", (INSTANCE.replace("%N%", "0"),))
+        target = loadgen.Target(
+            "/webhooks/evolution/%s/messages-update" % name,
+            {life.SECRET_HEADER: secret, "Content-Type": "application/json"},
+            life.receipt_body("3EB0%N%", EVO_INSTANCE, "DELIVERY_ACK"),
+            spread=rows)
+        figures = {"fixed_%d" % RECEIPT_RATE: self.fixed(
+            gateway, target, RECEIPT_RATE)}
+        # A higher status, so the same messages move on again (past
+        # ``rows`` receipts the ids repeat, and a repeat is cheaper).
+        target.body = target.body.replace("DELIVERY_ACK", "PLAYED")
+        figures["saturation"] = self.saturate(gateway, target)
+        self.results["figures"]["intake_own"] = figures
+
     # -- d: a message's whole life, 10 thousand vs 1 million log rows --
 
     def message_life(self, databases, sandbox):
@@ -611,6 +638,9 @@ class Bench:
         if self.wants("a"):
             self.phase("a/c: gateway send", self.gateway_main, gateway,
                        key_small, sandbox)
+        if self.wants("i"):
+            self.phase("i: intake, receipts alone", self.intake_own,
+                       gateway, db_small, small)
         if self.profile:
             self.phase("profile", self.run_profile, gateway, key_small)
         if self.wants("f"):
@@ -698,7 +728,7 @@ def main(argv=None):
     parser.add_argument("--only", help="run only these phases, e.g. "
                         "'a,b' or 'd' (letters of the table: a send, b "
                         "bare Flask, d life and intake, e webhooks, f 3CX, "
-                        "g embedded); the table then has those rows only")
+                        "g embedded, i receipts alone); the table then has those rows only")
     parser.add_argument("--output", help="default bench/results.json "
                         "(smoke: bench/results-smoke.json)")
     args = parser.parse_args(argv)
