@@ -101,30 +101,8 @@ class SqliteDatabase(PooledSqliteDatabase):
             raise
 
     def _begin_immediate(self):
-        """BEGIN IMMEDIATE, waiting for another process's writer in short
-        steps: SQLite's own busy handler sleeps 1, 2, 5 ... 25, 50, 100 ms
-        between tries, so a writer in the other worker that holds the
-        lock for a fraction of a millisecond could cost this one 25 ms,
-        with every thread of this process queued behind it."""
-        cursor = self.cursor()
-        deadline = time.monotonic() + BUSY_TIMEOUT
-        pause = 0.0002
         with __exception_wrapper__:
-            cursor.execute("PRAGMA busy_timeout = 0")
-            try:
-                while True:
-                    try:
-                        cursor.execute("BEGIN IMMEDIATE")
-                        return
-                    except sqlite3.OperationalError as exc:
-                        if "locked" not in str(exc) or \
-                                time.monotonic() > deadline:
-                            raise
-                    time.sleep(pause * random.uniform(0.5, 1.5))
-                    pause = min(pause * 2, 0.002)
-            finally:
-                cursor.execute("PRAGMA busy_timeout = %d"
-                               % (BUSY_TIMEOUT * 1000))
+            begin_immediate(self.connection(), BUSY_TIMEOUT)
 
     def commit(self):
         try:
@@ -158,6 +136,32 @@ class SqliteDatabase(PooledSqliteDatabase):
             self._doomed.discard(key)
             return False
         return True
+
+
+def begin_immediate(conn, timeout):
+    """BEGIN IMMEDIATE on a sqlite3 connection, waiting for another
+    process's writer in short steps for up to ``timeout`` seconds.
+
+    SQLite's own busy handler sleeps 1, 2, 5 ... 25, 50, 100 ms between
+    tries, so a writer in another worker holding the lock for a fraction
+    of a millisecond could cost this one 25 ms, with every thread of its
+    process queued behind it.  Statements after BEGIN keep the busy wait.
+    """
+    deadline = time.monotonic() + timeout
+    pause = 0.0002
+    conn.execute("PRAGMA busy_timeout = 0")
+    try:
+        while True:
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+            time.sleep(pause * random.uniform(0.5, 1.5))
+            pause = min(pause * 2, 0.002)
+    finally:
+        conn.execute("PRAGMA busy_timeout = %d" % int(timeout * 1000))
 
 
 class PostgresDatabase(PooledPostgresqlDatabase):

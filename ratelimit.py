@@ -31,6 +31,8 @@ from limits.storage.base import (MovingWindowSupport,
 from limits.strategies import (STRATEGIES, MovingWindowRateLimiter,
                                RateLimiter)
 
+import database
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS rl_counters (
     key TEXT PRIMARY KEY, value INTEGER NOT NULL, expires_at REAL NOT NULL
@@ -95,6 +97,7 @@ class SQLiteStorage(Storage, MovingWindowSupport,
         self._pid = os.getpid()
         self._local = threading.local()
         self._lock = threading.Lock()
+        self._writer = threading.Lock()
         self._finalizers: list[weakref.finalize] = []
 
     def _connect(self) -> sqlite3.Connection:
@@ -154,18 +157,27 @@ class SQLiteStorage(Storage, MovingWindowSupport,
 
     @contextlib.contextmanager
     def _write(self):
-        """Run a write transaction holding the database write lock."""
+        """Run a write transaction holding the database write lock.
+
+        This process's threads take turns in-process first, and the turn
+        holder waits for other processes in short steps (as the gateway's
+        database does, see ``database.begin_immediate``)."""
         conn = self._connect()
-        conn.execute("BEGIN IMMEDIATE")
+        if not self._writer.acquire(timeout=self.timeout):
+            raise sqlite3.OperationalError("database is locked")
         try:
-            yield conn, time.time()  # read the clock once the lock is held
-            if next(self._ops) % CLEANUP_EVERY == 0:
-                self._delete_expired(conn)
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
+            database.begin_immediate(conn, self.timeout)
+            try:
+                yield conn, time.time()  # the clock, once the lock is held
+                if next(self._ops) % CLEANUP_EVERY == 0:
+                    self._delete_expired(conn)
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+        finally:
+            self._writer.release()
 
     @staticmethod
     def _delete_expired(conn: sqlite3.Connection) -> None:
