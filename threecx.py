@@ -58,13 +58,12 @@ from schema import load_or_raise
 from schema import parse_json
 from schema.fields import has_visible_character
 from schema.threecx import threecx_webhook_schema
+from secretbox import SecretField
 from store import BaseModel
 from store import Customer
 from store import Instance
 from store import db
 from store import utcnow
-from secretbox import SecretField
-
 
 
 log = logging.getLogger(__name__)
