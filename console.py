@@ -22,10 +22,12 @@ from flask import request
 from flask import url_for
 from flask_wtf.csrf import CSRFError
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.routing import IntegerConverter
 
 import console_actions as actions
 import console_auth as auth
 import reports
+import store
 import threecx_rules
 from console_actions import ActionError
 from store import ApiKey
@@ -60,6 +62,8 @@ def init_app(app):
     with db.connection_context():
         app.secret_key = auth.secret_key()
     app.session_interface = auth.ConsoleSessionInterface()
+    # An id past what the database stores is a 404, not an overflow.
+    app.url_map.converters["int"] = RowIdConverter
     app.config.update(
         # API routes authenticate with bearer keys, not cookies, so only
         # the console's forms are checked (in require_operator).
@@ -86,6 +90,14 @@ def init_app(app):
 
 
 # -- plumbing --------------------------------------------------------------
+
+class RowIdConverter(IntegerConverter):
+    """``<int:...>`` for row ids: at most ``store.MAX_ID``."""
+
+    def __init__(self, url_map, *args, **kwargs):
+        kwargs.setdefault("max", store.MAX_ID)
+        super().__init__(url_map, *args, **kwargs)
+
 
 @bp.before_request
 def require_operator():
@@ -169,11 +181,14 @@ def pick_customer():
     operator chose (which must exist)."""
     if g.scope is not None:
         return g.scope
-    raw = request.form.get("customer_id", "")
-    if not raw.isdigit() or Customer.get_or_none(
-            Customer.id == int(raw)) is None:
+    try:
+        customer_id = store.parse_id(request.form.get("customer_id", ""))
+    except ValueError:
+        customer_id = None
+    if customer_id is None or Customer.get_or_none(
+            Customer.id == customer_id) is None:
         raise ActionError("Choose a customer.")
-    return int(raw)
+    return customer_id
 
 
 def flash_error(exc):
@@ -356,7 +371,7 @@ def message_detail(log_id):
 
 @bp.get("/suppressions")
 def suppressions_list():
-    before = request.args.get("before", type=int)
+    before = request.args.get("before", type=store.parse_id)
     rows, next_before = reports.suppressions(g.scope, before)
     return page("suppressions.html", rows=rows, next_before=next_before,
                 customers=reports.customers(g.scope))

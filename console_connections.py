@@ -16,6 +16,7 @@ import console_actions as actions
 import console_auth as auth
 import content_policy
 import reports
+import store
 import threecx
 import threecx_rules
 import webhooks
@@ -214,11 +215,12 @@ def deliveries_list():
     status = request.args.get("status") or None
     if status not in (None, "pending", "failed", "dead", "delivered"):
         abort(404)
+    endpoint_id = request.args.get("endpoint_id", type=store.parse_id)
     rows, next_before = reports.deliveries(
-        g.scope, status, request.args.get("endpoint_id", type=int),
-        request.args.get("before", type=int))
+        g.scope, status, endpoint_id,
+        request.args.get("before", type=store.parse_id))
     return page("deliveries.html", rows=rows, status=status,
-                next_before=next_before)
+                endpoint_id=endpoint_id, next_before=next_before)
 
 
 @bp.get("/webhooks/deliveries/<int:delivery_id>")

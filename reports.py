@@ -18,6 +18,7 @@ from peewee import IntegerField
 from peewee import fn
 
 import policy
+import store
 import threecx
 from store import ApiKey
 from store import BaseModel
@@ -98,11 +99,13 @@ def parse_filter(args, scope=None):
             f.day = datetime.date.fromisoformat(args["day"])
         if args.get("since"):
             f.since = parse_time(args["since"])
+        if f.day is not None and f.day == datetime.date.max:
+            raise ValueError("no day after it")
         if args.get("before"):
-            f.before = int(args["before"])
+            f.before = store.parse_id(args["before"])
         if args.get("customer_id"):
-            f.customer_id = int(args["customer_id"])
-    except ValueError:
+            f.customer_id = store.parse_id(args["customer_id"])
+    except (ValueError, OverflowError):
         raise FilterError("bad date, time or id in the filter") from None
     if args.get("outcome"):
         if args["outcome"] not in OUTCOMES:
@@ -176,7 +179,11 @@ def list_messages(f, limit=PAGE_SIZE):
         where.append("m.id < ?")
         params.append(f.before)
     if f.customer_id is not None:
-        where.append("m.customer_id = ?")
+        # With a phone, its (phone, id) index is the narrow one; SQLite,
+        # planning without statistics, would otherwise walk every row of
+        # the customer's (271 ms at a million rows for a phone never
+        # sent to).  "+" keeps it off the customer index.
+        where.append("+m.customer_id = ?" if f.phone else "m.customer_id = ?")
         params.append(f.customer_id)
     if f.outcome:
         where.append("m.outcome = ?")
@@ -316,8 +323,10 @@ def events_for_log(row):
         seconds=5)
     found = []
     # Events of this customer written while the send finished: a handful.
+    # The few seconds of created_at are the narrow index: "+ 0" keeps
+    # SQLite off the customer's index, which holds all its events.
     for event in (Event.select().where(
-            (Event.customer == row.customer_id) & (Event.name == name)
+            (Event.customer + 0 == row.customer_id) & (Event.name == name)
             & (Event.created_at >= since) & (Event.created_at <= until))
             .order_by(Event.id).limit(50)):
         try:

@@ -53,6 +53,14 @@ MODULES = ("api", "3cx")
 # A row id as written in a URL or a body: ASCII digits that fit SQLite's
 # 64-bit integer ("²".isdigit() is true, and int() of it fails).
 ID_PATTERN = re.compile(r"[0-9]{1,18}")
+MAX_ID = 10 ** 18 - 1
+
+
+def parse_id(raw):
+    """``raw`` as a row id, or ValueError (``type=`` of Flask's args)."""
+    if not isinstance(raw, str) or not ID_PATTERN.fullmatch(raw.strip()):
+        raise ValueError("not an id")
+    return int(raw)
 API_KEY_PREFIX = "wgk_"
 
 

@@ -760,3 +760,37 @@ def test_console_pages_walk_indexes_only(app, admin, user, two, receiver,
         conn.close()
     assert checked > 20
     assert not scans, "\n".join("%s\n    %s" % s for s in scans)
+
+
+HUGE = "9" * 25
+
+
+@pytest.mark.parametrize("path", [
+    "/console/messages/" + HUGE, "/console/customers/" + HUGE,
+    "/console/numbers/" + HUGE, "/console/webhooks/deliveries/" + HUGE,
+    "/console/messages?before=" + HUGE, "/console/messages?customer_id=" + HUGE,
+    "/console/messages?day=9999-12-31",
+    "/console/messages?since=0001-01-01T00:00%2B14:00",
+    "/console/messages?before=%C2%B2", "/console/messages?instance=" + HUGE,
+    "/console/suppressions?before=" + HUGE,
+    "/console/webhooks/deliveries?endpoint_id=" + HUGE + "&before=" + HUGE,
+])
+def test_out_of_range_ids_and_dates_are_not_server_errors(admin, path):
+    answer = admin.get(path)
+    assert answer.status_code in (200, 400, 404), (path, answer.status_code)
+
+
+def test_deliveries_pager_keeps_the_endpoint_filter(app, admin, two):
+    import reports
+    original = reports.deliveries
+    reports.deliveries = lambda *args: ([], 7)
+    try:
+        page = admin.get("/console/webhooks/deliveries?endpoint_id=3")
+    finally:
+        reports.deliveries = original
+    assert "endpoint_id=3" in page.get_data(True).split('rel="next"')[1]
+
+
+def test_a_create_form_with_an_odd_customer_id_is_refused(admin):
+    answer = admin.post("/console/keys", {"customer_id": "\u00b2"})
+    assert answer.status_code in (200, 400), answer.status_code

@@ -325,3 +325,26 @@ def test_a_message_life_runs_no_full_scan(app, client, receiver, tracer,
          if "evolution_message_id =" in s and s.startswith("SELECT")])
     assert not scans, "\n".join("%s\n    %s" % s for s in sorted(
         {(re.sub(r"'[^']*'", "?", sql), str(found)) for sql, found in scans}))
+
+
+def test_console_lookups_take_their_narrow_index(app, client, tracer, conn,
+                                                 sandbox):
+    """A customer's user searching a phone walks (phone, id), not every
+    row of the customer; a message's page finds its events by time."""
+    import reports
+    account = create_account()
+    sent = client.post("/api/send-message", json=send_body(),
+                       headers=account.headers).get_json()
+    with store.db.connection_context():
+        reports.list_messages(reports.parse_filter(
+            {"phone": "+966509999999"}, scope=account.customer_id))
+        reports.events_for_log(store.MessageLog.get_by_id(sent["log_id"]))
+    statements = [s for s in tracer.statements["gateway"]
+                  if s.lstrip().upper().startswith("SELECT")]
+    by_phone = [s for s in statements if "m.phone =" in s]
+    by_time = [s for s in statements if 'FROM "event"' in s]
+    assert by_phone and by_time, statements
+    for sql in by_phone:
+        assert_uses(conn, sql, (), "messagelog_phone_id")
+    for sql in by_time:
+        assert_uses(conn, sql, (), "event_created_at")
