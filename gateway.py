@@ -20,6 +20,7 @@ from flask import request
 from limits import RateLimitItemPerSecond
 from peewee import DataError
 from peewee import IntegrityError
+from peewee import OperationalError
 from werkzeug.exceptions import HTTPException
 
 import console
@@ -247,6 +248,17 @@ def register_hooks(app):
         return error_response(ApiError(422, "validation_error",
                                        "A value in the request cannot be "
                                        "stored."))
+
+    @app.errorhandler(OperationalError)
+    def _database_busy(exc):
+        # The database is locked past its busy timeout (or unreachable):
+        # retryable, and nothing was sent (a send's outcome is written
+        # with its own retries once Evolution has it).
+        log.warning("database unavailable on %s %s (%s)", request.method,
+                    request.path, type(exc).__name__)
+        return error_response(ApiError(
+            503, "unavailable", "The database is busy; retry shortly.",
+            headers={"Retry-After": "5"}))
 
     @app.errorhandler(Exception)
     def _unexpected(exc):

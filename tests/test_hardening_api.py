@@ -124,3 +124,29 @@ def test_message_with_invisible_characters_and_text_is_sent(client, account,
                                                              sandbox):
     response = post(client, account, message="Your code\u200b is ready.")
     assert response.status_code == 200
+
+
+@pytest.mark.sqlite_only
+def test_a_database_locked_past_its_timeout_is_a_503_not_a_500(
+        make_app, sandbox, monkeypatch):
+    import sqlite3
+
+    import database
+    app = make_app()
+    client = app.test_client()
+    account = create_account()
+    assert post(client, account).status_code == 200  # key marked used
+    monkeypatch.setattr(database, "BUSY_TIMEOUT", 0.3)
+    other = sqlite3.connect(app.extensions["gateway"]["db_path"],
+                            isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another process writing, for long
+    try:
+        response = post(client, account)
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert response.status_code == 503
+    assert response.get_json()["error"] == "unavailable"
+    assert response.headers["Retry-After"] == "5"
+    assert len(sandbox.state.sent_messages()) == 1
+    assert post(client, account).status_code == 200
