@@ -56,6 +56,7 @@ from errors import ApiError
 from normalizer import jid_to_e164
 from policy import to_e164
 from schema import parse_json
+from schema.fields import has_visible_character
 from store import Customer
 from store import db
 from store import utcnow
@@ -98,6 +99,9 @@ NOT_FORWARDED_TYPES = ("reaction", "protocol", "edited", "poll_update",
 @bp.post("/integrations/3cx/messaging/<integration_id>")
 def receive_agent_message(integration_id):
     """Send an agent's reply from 3CX to WhatsApp, or say why not."""
+    # The same failed-authentication budget as the call-events route
+    # (whose refusals count against it too).
+    threecx.check_auth_failures()
     integration = authenticate(integration_id)
     phone = None
     try:
@@ -198,7 +202,7 @@ def parse_send_request(integration, raw):
         log.info("3cx integration=%s chat request with %d media urls",
                  integration.id, len(media))
         text = "\n".join([text] + media if text else media)
-    if not text:
+    if not has_visible_character(text):
         raise ApiError(400, "missing_message_text",
                        "The request needs text (or media_urls).")
     limit = current_app.extensions["gateway"]["settings"].MAX_MESSAGE_CHARS

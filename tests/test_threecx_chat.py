@@ -570,6 +570,8 @@ def post(chat, body, key="own", content_type="application/json"):
      "validation_error"),
     ({"from": TRUNK, "to": PHONE, "text": "  "}, 400,
      "missing_message_text"),
+    ({"from": TRUNK, "to": PHONE, "text": "\u200b\u200b"}, 400,
+     "missing_message_text"),
     ({"from": TRUNK, "to": PHONE, "text": 5}, 400, "validation_error"),
     ({"from": TRUNK, "to": PHONE, "text": "x" * 4097}, 400,
      "validation_error"),
@@ -843,3 +845,13 @@ def test_the_provider_endpoint_never_500s_on_any_json(app, sandbox):
             assert set(answer) == {"success", "error", "message",
                                    "details"}, answer
     check()
+
+
+def test_wrong_keys_are_locked_out_like_on_the_call_route(chat, sandbox):
+    """Guessing the messaging key meets the same failed-authentication
+    budget as the call-events route: a 429, not another 401."""
+    codes = [post(chat, {"from": TRUNK, "to": PHONE, "text": "x"},
+                  key="w3cxm_" + "0" * 40)[0] for _ in range(25)]
+    assert codes[0] == 401
+    assert codes[-1] == 429
+    assert sandbox.state.sent_messages() == []
