@@ -196,12 +196,19 @@ SETTINGS = (
             "With the built-in sandbox, create a demo customer, instance "
             "and key on first start and print them."),
     Setting("WEBHOOK_DISPATCH", _parse_bool, "true",
-            "Run the webhook delivery thread in every worker (turn off "
-            "only to deliver from elsewhere)."),
+            "Deliver customer webhooks from this server (turn off only to "
+            "deliver from elsewhere)."),
+    Setting("WEBHOOK_PROCESS", _parse_bool, "true",
+            "Under gunicorn (`gateway serve`, the Procfile), deliver from "
+            "one process of their own beside the workers (a gunicorn "
+            "dirty worker, restarted if it dies), not a thread in every "
+            "worker: deliveries stop sharing the request threads' GIL. "
+            "Needs gunicorn 25.1+; off, or on an older gunicorn, each "
+            "worker runs the delivery thread."),
     Setting("WEBHOOK_TIMEOUT", _parse_positive_float, "10",
             "Seconds a customer endpoint has to answer one delivery."),
     Setting("WEBHOOK_POOL_SIZE", _parse_positive_int, "8",
-            "Concurrent deliveries per worker."),
+            "Concurrent deliveries per delivering process."),
     Setting("WEBHOOK_ENDPOINT_CONCURRENCY", _parse_positive_int, "8",
             "Most deliveries in flight to one endpoint, across all "
             "workers: a hanging endpoint cannot starve the others."),

@@ -215,7 +215,7 @@ def send_test_event(endpoint):
                              payload=json.dumps(body,
                                                 separators=(",", ":")))
         delivery = Delivery.create(event=event.id, endpoint=endpoint.id)
-    webhooks._wakeup.set()
+    webhooks.wake()
     return delivery
 
 

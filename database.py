@@ -62,7 +62,40 @@ TOOL_NAME = "whatsapp-gateway-tool"
 POOL_SIZE = 20
 
 
-class SqliteDatabase(PooledSqliteDatabase):
+class AfterCommit:
+    """Callbacks that run once the current transaction has committed
+    (at once outside a transaction), and are dropped on rollback: a
+    process told "a delivery is due" must not look before the row is
+    visible."""
+
+    def after_commit(self, callback):
+        if not self.in_transaction():
+            callback()
+            return
+        local = self._after_commit_local()
+        if callback not in local.pending:
+            local.pending.append(callback)
+
+    def _after_commit_local(self):
+        local = self.__dict__.get("_after")
+        if local is None:
+            local = self.__dict__.setdefault("_after", threading.local())
+        if not hasattr(local, "pending"):
+            local.pending = []
+        return local
+
+    def _run_after_commit(self, committed):
+        local = self.__dict__.get("_after")
+        pending = getattr(local, "pending", None)
+        if not pending:
+            return
+        local.pending = []
+        if committed:
+            for callback in pending:
+                callback()
+
+
+class SqliteDatabase(AfterCommit, PooledSqliteDatabase):
     """One SQLite file, pooled.
 
     A pool keeps "a connection per request" cheap: closing one at the end
@@ -105,16 +138,21 @@ class SqliteDatabase(PooledSqliteDatabase):
             begin_immediate(self.connection(), BUSY_TIMEOUT)
 
     def commit(self):
+        committed = False
         try:
-            return super().commit()
+            result = super().commit()
+            committed = True
+            return result
         finally:
             self._release_writer()
+            self._run_after_commit(committed)
 
     def rollback(self):
         try:
             return super().rollback()
         finally:
             self._release_writer()
+            self._run_after_commit(False)
 
     def _release_writer(self):
         if getattr(self._holds_writer, "held", False):
@@ -164,7 +202,7 @@ def begin_immediate(conn, timeout):
         conn.execute("PRAGMA busy_timeout = %d" % int(timeout * 1000))
 
 
-class PostgresDatabase(PooledPostgresqlDatabase):
+class PostgresDatabase(AfterCommit, PooledPostgresqlDatabase):
     """PostgreSQL for several hosts: the same models and the same SQL.
 
     Each worker process has its own pool (opened after the fork), sized
@@ -181,6 +219,21 @@ class PostgresDatabase(PooledPostgresqlDatabase):
         # transactions that must run alone take a named lock (``lock``),
         # so every transaction here starts with a plain BEGIN.
         return super().begin()
+
+    def commit(self):
+        committed = False
+        try:
+            result = super().commit()
+            committed = True
+            return result
+        finally:
+            self._run_after_commit(committed)
+
+    def rollback(self):
+        try:
+            return super().rollback()
+        finally:
+            self._run_after_commit(False)
 
     def execute_sql(self, sql, params=None):
         try:

@@ -25,6 +25,7 @@ from werkzeug.exceptions import HTTPException
 
 import console
 import content_policy
+import delivery_process
 import intake
 import observability
 import policy
@@ -107,7 +108,11 @@ def create_app(config=None):
     if sandbox_state is not None:
         sandbox_state.config["deliver"] = make_embedded_delivery(sender)
     dispatcher = None
-    if settings.WEBHOOK_DISPATCH:
+    # Under gunicorn the delivery process posts (delivery_process.py);
+    # this worker only wakes it.
+    delivery_dir = delivery_process.directory() \
+        if settings.WEBHOOK_DISPATCH else None
+    if settings.WEBHOOK_DISPATCH and not delivery_dir:
         dispatcher = webhooks.Dispatcher(
             timeout=settings.WEBHOOK_TIMEOUT,
             pool_size=settings.WEBHOOK_POOL_SIZE,
@@ -126,6 +131,7 @@ def create_app(config=None):
     app.extensions["gateway"] = {
         "settings": settings, "evolution": evolution, "sender": sender,
         "limiter": limiter, "db_path": db_path, "dispatcher": dispatcher,
+        "delivery_dir": delivery_dir,
         "sandbox": sandbox_state, "numbers": numbers,
         "refresher": refresher,
     }

@@ -17,6 +17,7 @@ import os
 import shutil
 import tempfile
 
+import delivery_process
 from config import load_settings
 
 _settings = load_settings()
@@ -43,6 +44,9 @@ keepalive = 5
 control_socket_disable = True
 # No preload: each worker opens its own SQLite connections and threads.
 preload_app = False
+# Webhook deliveries from one process of their own (delivery_process.py):
+# dirty_apps, dirty_workers and a proc_name per master.
+globals().update(delivery_process.gunicorn_settings(_settings))
 accesslog = "-"
 errorlog = "-"
 loglevel = _settings.LOG_LEVEL.lower()
@@ -98,3 +102,5 @@ def on_exit(server):
     if _own_metrics_dir:
         shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"],
                       ignore_errors=True)
+    if delivery_process.directory():
+        shutil.rmtree(delivery_process.directory(), ignore_errors=True)

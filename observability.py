@@ -30,6 +30,7 @@ from flask import request
 from peewee import CharField
 from peewee import DateTimeField
 
+import delivery_process
 from errors import ApiError
 from store import BaseModel
 from store import db
@@ -123,7 +124,8 @@ def readyz():
     gateway = state()
     checks = {"database": check_database(),
               "evolution": check_evolution(gateway["evolution"]),
-              "dispatcher": check_dispatcher(gateway["dispatcher"]),
+              "dispatcher": check_dispatcher(gateway["dispatcher"],
+                                             gateway.get("delivery_dir")),
               "deliveries": check_deliveries()}
     # The delivery backlog is reported, not a reason to take this worker
     # out of rotation: more traffic is not what made it grow.
@@ -175,7 +177,13 @@ def check_evolution(evolution):
     return result
 
 
-def check_dispatcher(dispatcher):
+def check_dispatcher(dispatcher, delivery_dir=None):
+    if delivery_dir:
+        # The delivery process's heartbeat (delivery_process.py).
+        age = delivery_process.heartbeat_age(delivery_dir)
+        ok = age is not None and age < DISPATCHER_STALE_SECONDS
+        return {"ok": ok, "running": ok, "process": True,
+                "seconds_since_loop": None if age is None else round(age, 1)}
     if dispatcher is None:
         return {"ok": True, "running": False,
                 "note": "GATEWAY_WEBHOOK_DISPATCH is off"}

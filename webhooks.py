@@ -16,6 +16,7 @@ import hmac
 import ipaddress
 import json
 import logging
+import os
 import random
 import secrets
 import socket
@@ -31,6 +32,7 @@ from urllib3.connection import HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool
 from urllib3.connectionpool import HTTPSConnectionPool
 
+import delivery_process
 import observability
 import store
 from secretbox import reveal
@@ -75,6 +77,23 @@ MAX_ANSWER_BYTES = 64 * 1024
 CLAIM_GATHER_SECONDS = 0.001
 
 _wakeup = threading.Event()
+_waker = delivery_process.Waker(delivery_process.directory()) \
+    if delivery_process.directory() else None
+
+
+def wake_here():
+    """Wake this process's dispatcher (a delivery is due or a thread
+    freed up)."""
+    _wakeup.set()
+
+
+def wake():
+    """A delivery was queued: wake this process's dispatcher, and the
+    delivery process (if one serves this server) once the transaction
+    commits, so it never looks before the row is visible."""
+    _wakeup.set()
+    if _waker is not None:
+        db.after_commit(_waker)
 
 
 def create_secret():
@@ -121,7 +140,7 @@ def emit_event(customer_id, instance, name, payload):
         name, json.dumps(body, separators=(",", ":")), now).fetchone()
     for endpoint_id in endpoints:
         store.execute(SQL_DELIVERY, event_id, endpoint_id, now, now)
-    _wakeup.set()
+    wake()
     return len(endpoints)
 
 
@@ -140,7 +159,7 @@ def queue_delivery(customer_id, instance_id, endpoint_id, name,
                                             separators=(",", ":"),
                                             ensure_ascii=False))
     delivery = Delivery.create(event=event.id, endpoint=endpoint_id)
-    _wakeup.set()
+    wake()
     return delivery.id
 
 
@@ -446,7 +465,7 @@ class Dispatcher:
 
     def __init__(self, timeout=10.0, pool_size=8, per_endpoint=8,
                  schedule=RETRY_SCHEDULE, allow_private=False,
-                 poll_interval=0.5, housekeeping=None):
+                 poll_interval=0.5, housekeeping=None, heartbeat=None):
         self.timeout = timeout
         self.per_endpoint = per_endpoint
         # Claim no more than the pool can post at once: a claimed delivery
@@ -469,6 +488,11 @@ class Dispatcher:
         self.backoff = datetime.timedelta(
             seconds=min(ENDPOINT_BACKOFF, schedule[0] * 6))
         self.housekeeping = housekeeping
+        # A file whose mtime says when this dispatcher last looped, for
+        # workers in other processes (delivery_process.py); touched at
+        # most once a second.
+        self.heartbeat = heartbeat
+        self._beat_at = 0.0
         self._pool = concurrent.futures.ThreadPoolExecutor(
             pool_size, thread_name_prefix="webhook")
         self._slots = threading.Semaphore(pool_size)
@@ -505,6 +529,9 @@ class Dispatcher:
         backlog = False
         while not self._stop.is_set():
             self.last_loop = time.monotonic()
+            if self.heartbeat and self.last_loop - self._beat_at >= 1.0:
+                self._beat_at = self.last_loop
+                self._touch_heartbeat()
             # Claim only for free pool threads, so a slow endpoint holds
             # its own threads and never the deliveries queued behind it.
             if not self._slots.acquire(timeout=self.poll_interval):
@@ -536,6 +563,14 @@ class Dispatcher:
                 self._pool.submit(self._deliver_in_context, delivery_id)
             if not claimed:
                 _wakeup.wait(self.poll_interval)
+
+    def _touch_heartbeat(self):
+        try:
+            os.utime(self.heartbeat)
+        except FileNotFoundError:
+            open(self.heartbeat, "a").close()
+        except OSError:
+            log.warning("cannot touch the heartbeat file")
 
     def claim(self, limit):
         """Lease up to ``limit`` due deliveries; return their ids.
@@ -780,5 +815,5 @@ def replay_deliveries(ids=None, since=None):
     else:
         return 0
     count = query.execute()
-    _wakeup.set()
+    wake()
     return count

@@ -50,8 +50,7 @@ class CpuMeter:
 
     def __init__(self, **servers):
         self.servers = servers
-        self.pids = {name: s.worker_pids() or [s.proc.pid]
-                     for name, s in servers.items()}
+        self.pids = {name: _pids(s) for name, s in servers.items()}
         self.start = {n: cpu_seconds(p) for n, p in self.pids.items()}
         self.started = time.monotonic()
 
@@ -59,6 +58,14 @@ class CpuMeter:
         return {"%s_cpu_s" % n: round(cpu_seconds(p) - self.start[n], 3)
                 for n, p in self.pids.items()} | {
             "wall_s": round(time.monotonic() - self.started, 2)}
+
+
+def _pids(server):
+    """Every process of a server: a gunicorn master's descendants (its
+    workers, and the delivery process with its arbiter), else itself."""
+    pids = server.process_pids() if hasattr(server, "process_pids") \
+        else server.worker_pids()
+    return pids or [server.proc.pid]
 
 
 def per_request(cpu, name, count):

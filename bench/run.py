@@ -120,13 +120,20 @@ class Server:
             return handle.read()[-chars:].decode(errors="replace")
 
     def worker_pids(self):
-        """The gunicorn workers (children of the master)."""
-        path = "/proc/%d/task/%d/children" % (self.proc.pid, self.proc.pid)
-        try:
-            with open(path) as handle:
-                return [int(p) for p in handle.read().split()]
-        except OSError:
-            return []
+        """The gunicorn web workers: the master's children, less the
+        dirty arbiter (the one with a child: the delivery process)."""
+        return [pid for pid in child_pids(self.proc.pid)
+                if not child_pids(pid)]
+
+    def process_pids(self):
+        """Every process under the master (web workers, the delivery
+        process and its arbiter): what the server's CPU is counted on."""
+        pids, queue = [], child_pids(self.proc.pid)
+        while queue:
+            pid = queue.pop()
+            pids.append(pid)
+            queue.extend(child_pids(pid))
+        return pids
 
     def stop(self, grace=15):
         if self in Server.running:
@@ -146,6 +153,14 @@ class Server:
     def stop_all(cls):
         for server in list(reversed(cls.running)):
             server.stop()
+
+
+def child_pids(pid):
+    try:
+        with open("/proc/%d/task/%d/children" % (pid, pid)) as handle:
+            return [int(p) for p in handle.read().split()]
+    except OSError:
+        return []
 
 
 def gunicorn_env(extra=None):

@@ -209,7 +209,7 @@ def procfile_gunicorn(tmp_path, base_config):
             proc.wait(timeout=30)
 
 
-def worker_pids(master):
+def child_pids(parent):
     pids = []
     for name in os.listdir("/proc"):
         if name.isdigit():
@@ -218,9 +218,15 @@ def worker_pids(master):
                     fields = handle.read().rsplit(")", 1)[1].split()
             except OSError:
                 continue
-            if int(fields[1]) == master:
+            if int(fields[1]) == parent:
                 pids.append(int(name))
     return pids
+
+
+def worker_pids(master):
+    """The web workers: the master's children, less the dirty arbiter
+    (whose child is the delivery process)."""
+    return [pid for pid in child_pids(master) if not child_pids(pid)]
 
 
 def test_procfile_workers_metrics_and_logs(procfile_gunicorn, tmp_path,

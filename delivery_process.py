@@ -1,0 +1,207 @@
+"""Webhook deliveries in a process of their own, beside the web workers.
+
+Under gunicorn (``gateway serve``, the Procfile) with
+``GATEWAY_WEBHOOK_PROCESS`` on, the workers only accept requests and
+write the outbox; one process posts the deliveries.  A delivery thread
+in every worker shared the GIL with the request threads: at saturation
+a receipt and the delivery it caused cost ~3.1 ms of CPU together, ~2.4
+ms once apart (bench/README.md).
+
+The process is a gunicorn "dirty worker" (gunicorn 25.1+): its arbiter
+starts it before the web workers, restarts it when it dies, and stops it
+with the server.  The gunicorn settings come from ``gunicorn_settings``
+(read by gunicorn.conf.py, in the master).
+
+Workers tell it "a delivery is due" with a one-byte datagram on a Unix
+socket, sent after the commit (``webhooks.wake``); a wake lost to a full
+buffer or a restart costs at most one poll interval (0.5 s), as does a
+delivery another host queued.  The process touches a heartbeat file at
+every loop, which the workers' ``/readyz`` reads.
+"""
+import logging
+import os
+import socket
+import tempfile
+import threading
+import time
+
+try:
+    from gunicorn.dirty import DirtyApp
+except ImportError:  # gunicorn < 25: deliveries stay in the workers
+    DirtyApp = object
+
+# Set by gunicorn.conf.py in the master, inherited by every child: the
+# directory holding the wake socket and the heartbeat file.
+DIRECTORY_ENV = "WHATSAPP_GATEWAY_DELIVERY_DIR"
+SOCKET_NAME = "wake.sock"
+HEARTBEAT_NAME = "heartbeat"
+APP_PATH = "delivery_process:DeliveryApp"
+# Seconds between checks that the dirty arbiter (the parent) still runs.
+PARENT_CHECK_SECONDS = 1.0
+
+log = logging.getLogger(__name__)
+
+
+def supported():
+    """gunicorn runs dirty apps with a per-app worker count (25.1+)."""
+    return DirtyApp is not object
+
+
+def gunicorn_settings(settings):
+    """The gunicorn settings that start the delivery process, or {} when
+    deliveries stay in the workers.  Creates the shared directory once
+    per master (a re-read of the settings file keeps it)."""
+    if not (settings.WEBHOOK_DISPATCH and settings.WEBHOOK_PROCESS
+            and supported()):
+        return {}
+    if not os.environ.get(DIRECTORY_ENV):
+        directory = tempfile.mkdtemp(prefix="gateway-delivery-")
+        # The grace for /readyz while the process starts.
+        open(os.path.join(directory, HEARTBEAT_NAME), "w").close()
+        os.environ[DIRECTORY_ENV] = directory
+    return {
+        "dirty_apps": [APP_PATH + ":1"],
+        "dirty_workers": 1,
+        # gunicorn kills an orphaned dirty arbiter it finds under the
+        # same name at start; a name per master keeps two gateways on
+        # one host (or a test run's several) from killing each other's.
+        "proc_name": "whatsapp-gateway-%d" % os.getpid(),
+    }
+
+
+def directory():
+    """The shared directory while a delivery process serves this
+    server, else None (plain ``create_app()``, tests, gunicorn < 25)."""
+    return os.environ.get(DIRECTORY_ENV) or None
+
+
+def heartbeat_age(path):
+    """Seconds since the delivery process last looped (None: never)."""
+    try:
+        return max(0.0, time.time() - os.stat(
+            os.path.join(path, HEARTBEAT_NAME)).st_mtime)
+    except OSError:
+        return None
+
+
+class Waker:
+    """A worker's side of the wake socket: one datagram per commit that
+    queued a delivery, never blocking and never failing the caller."""
+
+    def __init__(self, path):
+        self.path = os.path.join(path, SOCKET_NAME)
+        self._sock = None
+        self._pid = None
+
+    def __call__(self):
+        sock = self._sock
+        if sock is None or self._pid != os.getpid():
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+            sock.setblocking(False)
+            self._sock, self._pid = sock, os.getpid()
+        try:
+            sock.sendto(b"!", self.path)
+        except OSError:
+            # Not listening yet or restarting (its next poll finds the
+            # delivery), or its buffer is full (it is awake already).
+            pass
+
+    def close(self):
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
+
+
+class WakeListener:
+    """The delivery process's side: each datagram wakes the dispatcher."""
+
+    def __init__(self, path, wake):
+        self.path = os.path.join(path, SOCKET_NAME)
+        self.wake = wake
+        try:
+            os.unlink(self.path)
+        except FileNotFoundError:
+            pass
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(self.path)
+        os.chmod(self.path, 0o600)
+        self._thread = threading.Thread(target=self._run, daemon=True,
+                                        name="delivery-wake")
+
+    def start(self):
+        self._thread.start()
+        return self
+
+    def _run(self):
+        while True:
+            try:
+                self.sock.recv(64)
+                # A burst of wakes is one: drain what queued meanwhile.
+                while self.sock.recv(64, socket.MSG_DONTWAIT):
+                    pass
+            except BlockingIOError:
+                pass
+            except OSError:
+                return  # closed
+            self.wake()
+
+    def close(self):
+        self.sock.close()
+
+
+class DeliveryApp(DirtyApp):
+    """The dirty app: a webhook dispatcher (and the minute's
+    housekeeping) in the dirty worker; it answers no calls."""
+
+    workers = 1
+
+    def init(self):
+        # Imported here: the master reads this module without the app.
+        import observability
+        import store
+        import webhooks
+        from config import load_settings
+        from gateway import make_housekeeping
+
+        settings = load_settings()
+        logging.getLogger().setLevel(settings.LOG_LEVEL)
+        observability.setup()  # deliveries count in /metrics too
+        path = directory()
+        store.init_db(settings.DATABASE_URL,
+                      pool_size=settings.DATABASE_POOL_SIZE,
+                      secret_key=settings.SECRET_KEY, serving=True)
+        self.dispatcher = webhooks.Dispatcher(
+            timeout=settings.WEBHOOK_TIMEOUT,
+            pool_size=settings.WEBHOOK_POOL_SIZE,
+            per_endpoint=settings.WEBHOOK_ENDPOINT_CONCURRENCY,
+            schedule=settings.WEBHOOK_RETRY_SCHEDULE,
+            allow_private=settings.WEBHOOK_ALLOW_PRIVATE,
+            housekeeping=make_housekeeping(settings),
+            heartbeat=os.path.join(path, HEARTBEAT_NAME) if path else None)
+        self.listener = WakeListener(path, webhooks.wake_here).start() \
+            if path else None
+        self.dispatcher.start()
+        self._parent = os.getppid()
+        threading.Thread(target=self._watch_parent, daemon=True,
+                         name="delivery-parent").start()
+        log.info("delivering webhooks from process %d", os.getpid())
+
+    def _watch_parent(self):
+        # gunicorn's dirty arbiter leaves when the master goes, but its
+        # worker does not notice its own parent going: without this, a
+        # killed arbiter would leave this process posting beside the
+        # replacement's (harmless, leases keep them apart, but a leak).
+        while os.getppid() == self._parent:
+            time.sleep(PARENT_CHECK_SECONDS)
+        log.warning("delivery process: parent gone, stopping")
+        os.kill(os.getpid(), 15)
+
+    def status(self):
+        return {"pid": os.getpid(),
+                "seconds_since_loop": round(
+                    time.monotonic() - self.dispatcher.last_loop, 1)}
+
+    def close(self):
+        if self.listener:
+            self.listener.close()
+        self.dispatcher.stop()

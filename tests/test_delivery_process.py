@@ -1,0 +1,240 @@
+"""Webhook deliveries from a process of their own (delivery_process.py).
+
+Under ``gateway serve`` the web workers only write the outbox and wake
+one delivery process (gunicorn's dirty worker) over a datagram socket,
+after the commit; the process posts, and gunicorn restarts it when it
+dies.
+"""
+import os
+import signal
+import socket
+import threading
+import time
+
+import pytest
+import requests
+
+import delivery_process
+import store
+from conftest import create_account
+from conftest import create_endpoint
+from conftest import send_body
+from test_observability import metric
+
+pytestmark = pytest.mark.skipif(not delivery_process.supported(),
+                                reason="gunicorn < 25.1 has no dirty apps")
+
+
+def children(pid):
+    try:
+        with open("/proc/%d/task/%d/children" % (pid, pid)) as handle:
+            return [int(p) for p in handle.read().split()]
+    except OSError:
+        return []
+
+
+def delivery_pids(master):
+    """(dirty arbiter, delivery process) under a gunicorn master: the
+    master's one child that has a child of its own."""
+    for pid in children(master):
+        grandchildren = children(pid)
+        if grandchildren:
+            return pid, grandchildren[0]
+    return None, None
+
+
+def wait(predicate, timeout=20, what="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError("timed out waiting for " + what)
+
+
+def alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie (exited, not yet reaped) is gone for our purposes.
+    with open("/proc/%d/stat" % pid) as handle:
+        return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def send(server, account, **fields):
+    return requests.post(server.url + "/api/send-message",
+                         json=send_body(**fields), headers=account.headers,
+                         timeout=30)
+
+
+def readiness(server):
+    return requests.get(server.url + "/readyz", timeout=10).json()
+
+
+def test_workers_leave_deliveries_to_one_process(serve_gateway, receiver):
+    account = create_account()
+    endpoint = create_endpoint(account.customer_id, receiver.url)
+    receiver.secret = endpoint.secret
+    server = serve_gateway(workers=2)
+    arbiter, delivery = wait(lambda: all(delivery_pids(server.proc.pid))
+                             and delivery_pids(server.proc.pid),
+                             what="the delivery process")
+    # Two web workers and the dirty arbiter; the delivery process below.
+    assert len(children(server.proc.pid)) == 3
+    check = wait(lambda: readiness(server)["checks"]["dispatcher"].get(
+        "running") and readiness(server)["checks"]["dispatcher"],
+        what="the delivery process's heartbeat")
+    assert check["process"] is True and check["ok"] is True
+    for n in range(5):
+        assert send(server, account,
+                    phone="+9665012345%02d" % n).status_code == 200
+    receiver.wait_for(lambda r: len(r.events("message.sent")) == 5)
+    assert all(r["valid"] for r in receiver.received)
+    # Counted by the delivery process, added up by any worker's /metrics.
+    wait(lambda: metric(requests.get(server.url + "/metrics",
+                                     timeout=10).text,
+                        "gateway_webhook_deliveries_total",
+                        result="delivered") == 5,
+         what="the delivery count in /metrics")
+
+
+def test_a_killed_delivery_process_is_replaced_and_delivers(
+        serve_gateway, receiver):
+    account = create_account()
+    endpoint = create_endpoint(account.customer_id, receiver.url)
+    receiver.secret = endpoint.secret
+    server = serve_gateway(workers=2)
+    _, first = wait(lambda: all(delivery_pids(server.proc.pid))
+                    and delivery_pids(server.proc.pid),
+                    what="the delivery process")
+    os.kill(first, signal.SIGKILL)
+    wait(lambda: not alive(first), what="the old process to go")
+    # Queued while no process delivers: the replacement finds it.
+    assert send(server, account).status_code == 200
+    _, second = wait(lambda: delivery_pids(server.proc.pid)[1] not in (
+        None, first) and delivery_pids(server.proc.pid),
+        what="a new delivery process")
+    assert second != first
+    receiver.wait_for(lambda r: r.events("message.sent"), timeout=30)
+
+
+def test_an_orphaned_delivery_process_stops_by_itself(serve_gateway,
+                                                      receiver):
+    account = create_account()
+    create_endpoint(account.customer_id, receiver.url)
+    server = serve_gateway(workers=1)
+    arbiter, first = wait(lambda: all(delivery_pids(server.proc.pid))
+                          and delivery_pids(server.proc.pid),
+                          what="the delivery process")
+    os.kill(arbiter, signal.SIGKILL)
+    # Its parent gone, the old process leaves; the master starts a new
+    # arbiter with a new delivery process, so only one ever delivers.
+    wait(lambda: not alive(first), what="the orphan to stop")
+    wait(lambda: delivery_pids(server.proc.pid)[1] not in (None, first),
+         what="a new delivery process")
+    assert send(server, account).status_code == 200
+    receiver.wait_for(lambda r: r.events("message.sent"), timeout=30)
+
+
+def test_turned_off_every_worker_delivers_itself(serve_gateway, receiver):
+    account = create_account()
+    create_endpoint(account.customer_id, receiver.url)
+    server = serve_gateway(workers=2, WEBHOOK_PROCESS=False)
+    time.sleep(1)  # time enough for a dirty arbiter to appear, if any
+    assert delivery_pids(server.proc.pid) == (None, None)
+    check = readiness(server)["checks"]["dispatcher"]
+    assert check["running"] is True and "process" not in check
+    assert send(server, account).status_code == 200
+    receiver.wait_for(lambda r: r.events("message.sent"))
+
+
+# -- the pieces, in this process ---------------------------------------
+
+def test_a_wake_datagram_reaches_the_listener(tmp_path):
+    woken = threading.Event()
+    listener = delivery_process.WakeListener(str(tmp_path),
+                                             woken.set).start()
+    try:
+        waker = delivery_process.Waker(str(tmp_path))
+        waker()
+        waker.close()
+        assert woken.wait(5)
+        # Only its owner may write to it.
+        mode = os.stat(tmp_path / delivery_process.SOCKET_NAME).st_mode
+        assert mode & 0o077 == 0
+    finally:
+        listener.close()
+
+
+def test_a_wake_with_nobody_listening_is_dropped_quietly(tmp_path):
+    waker = delivery_process.Waker(str(tmp_path))
+    waker()  # no socket: no error
+    waker.close()
+    # A full buffer does not block the sender either.
+    receiver = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    receiver.bind(str(tmp_path / delivery_process.SOCKET_NAME))
+    try:
+        waker = delivery_process.Waker(str(tmp_path))
+        started = time.monotonic()
+        for _ in range(5000):
+            waker()
+        assert time.monotonic() - started < 5
+    finally:
+        waker.close()
+        receiver.close()
+
+
+def test_after_commit_runs_once_after_the_commit(app):
+    calls = []
+
+    def note():
+        # Runs after the commit: another connection sees the row.
+        with store.db.connection_context():
+            calls.append(store.Customer.select().where(
+                store.Customer.name == "after-commit").exists())
+
+    with store.db.connection_context():
+        store.db.after_commit(note)  # outside a transaction: at once
+        assert calls == [False]
+        with store.db.atomic("IMMEDIATE"):
+            store.Customer.create(name="after-commit")
+            store.db.after_commit(note)
+            store.db.after_commit(note)  # once per transaction
+            assert calls == [False]
+        assert calls == [False, True]
+
+
+def test_after_commit_is_dropped_on_rollback(app):
+    calls = []
+    with store.db.connection_context():
+        with pytest.raises(RuntimeError):
+            with store.db.atomic():
+                store.db.after_commit(lambda: calls.append(1))
+                raise RuntimeError("rolled back")
+        with store.db.atomic():
+            pass
+    assert calls == []
+
+
+def test_gunicorn_settings_follow_the_configuration(monkeypatch):
+    from config import load_settings
+    monkeypatch.delenv(delivery_process.DIRECTORY_ENV, raising=False)
+    assert delivery_process.gunicorn_settings(load_settings(
+        environ={"GATEWAY_WEBHOOK_PROCESS": "false"})) == {}
+    assert delivery_process.gunicorn_settings(load_settings(
+        environ={"GATEWAY_WEBHOOK_DISPATCH": "false"})) == {}
+    settings = delivery_process.gunicorn_settings(load_settings(environ={}))
+    try:
+        assert settings["dirty_workers"] == 1
+        assert settings["dirty_apps"] == [delivery_process.APP_PATH + ":1"]
+        directory = os.environ[delivery_process.DIRECTORY_ENV]
+        assert delivery_process.heartbeat_age(directory) < 5
+        # Read twice (a reload): the same directory.
+        delivery_process.gunicorn_settings(load_settings(environ={}))
+        assert os.environ[delivery_process.DIRECTORY_ENV] == directory
+    finally:
+        import shutil
+        shutil.rmtree(os.environ.pop(delivery_process.DIRECTORY_ENV),
+                      ignore_errors=True)
