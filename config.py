@@ -198,13 +198,13 @@ SETTINGS = (
     Setting("WEBHOOK_DISPATCH", _parse_bool, "true",
             "Deliver customer webhooks from this server (turn off only to "
             "deliver from elsewhere)."),
-    Setting("WEBHOOK_PROCESS", _parse_bool, "true",
-            "Under gunicorn (`gateway serve`, the Procfile), deliver from "
-            "one process of their own beside the workers (a gunicorn "
-            "dirty worker, restarted if it dies), not a thread in every "
-            "worker: deliveries stop sharing the request threads' GIL. "
-            "Needs gunicorn 25.1+; off, or on an older gunicorn, each "
-            "worker runs the delivery thread."),
+    Setting("WEBHOOK_PROCESSES", _parse_non_negative_int, "1",
+            "Under gunicorn (`gateway serve`, the Procfile), processes of "
+            "their own that deliver webhooks beside the workers (gunicorn "
+            "dirty workers, restarted if they die): deliveries do not share "
+            "the request threads' GIL. One posts ~500 a second; 2 use a "
+            "second core. 0, or gunicorn older than 25.1: a delivery thread "
+            "in every worker."),
     Setting("WEBHOOK_TIMEOUT", _parse_positive_float, "10",
             "Seconds a customer endpoint has to answer one delivery."),
     Setting("WEBHOOK_POOL_SIZE", _parse_positive_int, "8",

@@ -1,22 +1,23 @@
 """Webhook deliveries in a process of their own, beside the web workers.
 
-Under gunicorn (``gateway serve``, the Procfile) with
-``GATEWAY_WEBHOOK_PROCESS`` on, the workers only accept requests and
-write the outbox; one process posts the deliveries.  A delivery thread
+Under gunicorn (``gateway serve``, the Procfile) the workers only accept
+requests and write the outbox; ``GATEWAY_WEBHOOK_PROCESSES`` processes
+(one by default) post the deliveries.  A delivery thread
 in every worker shared the GIL with the request threads: at saturation
 a receipt and the delivery it caused cost ~3.1 ms of CPU together, ~2.4
 ms once apart (bench/README.md).
 
-The process is a gunicorn "dirty worker" (gunicorn 25.1+): its arbiter
-starts it before the web workers, restarts it when it dies, and stops it
-with the server.  The gunicorn settings come from ``gunicorn_settings``
+Each is a gunicorn "dirty worker" (gunicorn 25.1+): their arbiter starts
+them before the web workers, restarts one that dies, and stops them with
+the server; several claim from the outbox as several workers did
+(leases: never two on one attempt).  The gunicorn settings come from ``gunicorn_settings``
 (read by gunicorn.conf.py, in the master).
 
-Workers tell it "a delivery is due" with a one-byte datagram on a Unix
-socket, sent after the commit (``webhooks.wake``); a wake lost to a full
-buffer or a restart costs at most one poll interval (0.5 s), as does a
-delivery another host queued.  The process touches a heartbeat file at
-every loop, which the workers' ``/readyz`` reads.
+Workers tell them "a delivery is due" with a one-byte datagram on each
+one's Unix socket, sent after the commit (``webhooks.wake``); a wake lost
+to a full buffer or a restart costs at most one poll interval (0.5 s),
+as does a delivery another host queued.  Each touches the heartbeat file
+at every loop, which the workers' ``/readyz`` reads.
 """
 import logging
 import os
@@ -33,11 +34,13 @@ except ImportError:  # gunicorn < 25: deliveries stay in the workers
 # Set by gunicorn.conf.py in the master, inherited by every child: the
 # directory holding the wake socket and the heartbeat file.
 DIRECTORY_ENV = "WHATSAPP_GATEWAY_DELIVERY_DIR"
-SOCKET_NAME = "wake.sock"
+SOCKET_PREFIX = "wake-"  # wake-<pid>.sock, one per delivery process
 HEARTBEAT_NAME = "heartbeat"
 APP_PATH = "delivery_process:DeliveryApp"
 # Seconds between checks that the dirty arbiter (the parent) still runs.
 PARENT_CHECK_SECONDS = 1.0
+# How long a worker trusts its list of delivery processes' sockets.
+RELIST_SECONDS = 1.0
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +54,8 @@ def gunicorn_settings(settings):
     """The gunicorn settings that start the delivery process, or {} when
     deliveries stay in the workers.  Creates the shared directory once
     per master (a re-read of the settings file keeps it)."""
-    if not (settings.WEBHOOK_DISPATCH and settings.WEBHOOK_PROCESS
-            and supported()):
+    count = settings.WEBHOOK_PROCESSES
+    if not (settings.WEBHOOK_DISPATCH and count and supported()):
         return {}
     if not os.environ.get(DIRECTORY_ENV):
         directory = tempfile.mkdtemp(prefix="gateway-delivery-")
@@ -60,8 +63,8 @@ def gunicorn_settings(settings):
         open(os.path.join(directory, HEARTBEAT_NAME), "w").close()
         os.environ[DIRECTORY_ENV] = directory
     return {
-        "dirty_apps": [APP_PATH + ":1"],
-        "dirty_workers": 1,
+        "dirty_apps": [APP_PATH],
+        "dirty_workers": count,
         # gunicorn kills an orphaned dirty arbiter it finds under the
         # same name at start; a name per master keeps two gateways on
         # one host (or a test run's several) from killing each other's.
@@ -85,13 +88,16 @@ def heartbeat_age(path):
 
 
 class Waker:
-    """A worker's side of the wake socket: one datagram per commit that
-    queued a delivery, never blocking and never failing the caller."""
+    """A worker's side: one datagram to each delivery process per commit
+    that queued a delivery, never blocking and never failing the
+    caller."""
 
     def __init__(self, path):
-        self.path = os.path.join(path, SOCKET_NAME)
+        self.directory = path
         self._sock = None
         self._pid = None
+        self._paths = []
+        self._listed_at = -RELIST_SECONDS
 
     def __call__(self):
         sock = self._sock
@@ -99,12 +105,22 @@ class Waker:
             sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
             sock.setblocking(False)
             self._sock, self._pid = sock, os.getpid()
-        try:
-            sock.sendto(b"!", self.path)
-        except OSError:
-            # Not listening yet or restarting (its next poll finds the
-            # delivery), or its buffer is full (it is awake already).
-            pass
+        now = time.monotonic()
+        if now - self._listed_at >= RELIST_SECONDS:
+            self._listed_at = now
+            try:
+                self._paths = [os.path.join(self.directory, name)
+                               for name in os.listdir(self.directory)
+                               if name.startswith(SOCKET_PREFIX)]
+            except OSError:
+                self._paths = []
+        for path in self._paths:
+            try:
+                sock.sendto(b"!", path)
+            except OSError:
+                # Restarting or gone (its replacement's poll finds the
+                # delivery), or its buffer is full (it is awake already).
+                pass
 
     def close(self):
         if self._sock is not None:
@@ -113,20 +129,31 @@ class Waker:
 
 
 class WakeListener:
-    """The delivery process's side: each datagram wakes the dispatcher."""
+    """A delivery process's side: each datagram wakes its dispatcher."""
 
     def __init__(self, path, wake):
-        self.path = os.path.join(path, SOCKET_NAME)
+        self.path = os.path.join(path, "%s%d.sock" % (SOCKET_PREFIX,
+                                                     os.getpid()))
         self.wake = wake
-        try:
-            os.unlink(self.path)
-        except FileNotFoundError:
-            pass
+        self._remove_stale(path)
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self.sock.bind(self.path)
         os.chmod(self.path, 0o600)
         self._thread = threading.Thread(target=self._run, daemon=True,
                                         name="delivery-wake")
+
+    @staticmethod
+    def _remove_stale(path):
+        """Sockets of delivery processes that were killed (-9)."""
+        for name in os.listdir(path):
+            if not name.startswith(SOCKET_PREFIX):
+                continue
+            pid = name[len(SOCKET_PREFIX):].partition(".")[0]
+            if pid.isdigit() and not _running(int(pid)):
+                try:
+                    os.unlink(os.path.join(path, name))
+                except OSError:
+                    pass
 
     def start(self):
         self._thread.start()
@@ -147,13 +174,25 @@ class WakeListener:
 
     def close(self):
         self.sock.close()
+        try:
+            os.unlink(self.path)
+        except OSError:
+            pass
+
+
+def _running(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 class DeliveryApp(DirtyApp):
     """The dirty app: a webhook dispatcher (and the minute's
-    housekeeping) in the dirty worker; it answers no calls."""
-
-    workers = 1
+    housekeeping) in each dirty worker; it answers no calls."""
 
     def init(self):
         # Imported here: the master reads this module without the app.

@@ -100,6 +100,26 @@ def test_workers_leave_deliveries_to_one_process(serve_gateway, receiver):
          what="the delivery count in /metrics")
 
 
+def test_two_delivery_processes_share_the_outbox(serve_gateway, receiver):
+    account = create_account()
+    endpoint = create_endpoint(account.customer_id, receiver.url)
+    receiver.secret = endpoint.secret
+    server = serve_gateway(workers=1, WEBHOOK_PROCESSES=2)
+    wait(lambda: any(len(children(pid)) == 2
+                     for pid in children(server.proc.pid)),
+         what="two delivery processes")
+    for n in range(20):
+        assert send(server, account,
+                    phone="+9665012345%02d" % n).status_code == 200
+    receiver.wait_for(lambda r: len(r.events("message.sent")) == 20)
+    time.sleep(1)
+    # Each event once: leases keep the two processes apart.
+    pairs = [(r["headers"]["X-Whatsapp-Gateway-Event-Id"],
+              r["headers"]["X-Whatsapp-Gateway-Attempt"])
+             for r in receiver.received]
+    assert len(pairs) == len(set(pairs))
+
+
 def test_a_killed_delivery_process_is_replaced_and_delivers(
         serve_gateway, receiver):
     account = create_account()
@@ -141,7 +161,7 @@ def test_an_orphaned_delivery_process_stops_by_itself(serve_gateway,
 def test_turned_off_every_worker_delivers_itself(serve_gateway, receiver):
     account = create_account()
     create_endpoint(account.customer_id, receiver.url)
-    server = serve_gateway(workers=2, WEBHOOK_PROCESS=False)
+    server = serve_gateway(workers=2, WEBHOOK_PROCESSES=0)
     time.sleep(1)  # time enough for a dirty arbiter to appear, if any
     assert delivery_pids(server.proc.pid) == (None, None)
     check = readiness(server)["checks"]["dispatcher"]
@@ -154,18 +174,42 @@ def test_turned_off_every_worker_delivers_itself(serve_gateway, receiver):
 
 def test_a_wake_datagram_reaches_the_listener(tmp_path):
     woken = threading.Event()
+    # A socket left by a process killed with -9 is cleared away.
+    stale = tmp_path / (delivery_process.SOCKET_PREFIX + "999999999.sock")
+    stale.write_bytes(b"")
     listener = delivery_process.WakeListener(str(tmp_path),
                                              woken.set).start()
     try:
+        assert not stale.exists()
         waker = delivery_process.Waker(str(tmp_path))
         waker()
         waker.close()
         assert woken.wait(5)
         # Only its owner may write to it.
-        mode = os.stat(tmp_path / delivery_process.SOCKET_NAME).st_mode
-        assert mode & 0o077 == 0
+        assert os.stat(listener.path).st_mode & 0o077 == 0
     finally:
         listener.close()
+    assert not os.path.exists(listener.path)
+
+
+def test_every_delivery_process_is_woken(tmp_path):
+    received = []
+    sockets = []
+    for pid in (101, 102):
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        sock.bind(str(tmp_path / ("%s%d.sock" % (
+            delivery_process.SOCKET_PREFIX, pid))))
+        sock.settimeout(5)
+        sockets.append(sock)
+    waker = delivery_process.Waker(str(tmp_path))
+    try:
+        waker()
+        received = [sock.recv(8) for sock in sockets]
+    finally:
+        waker.close()
+        for sock in sockets:
+            sock.close()
+    assert received == [b"!", b"!"]
 
 
 def test_a_wake_with_nobody_listening_is_dropped_quietly(tmp_path):
@@ -174,9 +218,10 @@ def test_a_wake_with_nobody_listening_is_dropped_quietly(tmp_path):
     waker.close()
     # A full buffer does not block the sender either.
     receiver = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    receiver.bind(str(tmp_path / delivery_process.SOCKET_NAME))
+    receiver.bind(str(tmp_path / (delivery_process.SOCKET_PREFIX
+                                  + "1.sock")))
+    waker = delivery_process.Waker(str(tmp_path))
     try:
-        waker = delivery_process.Waker(str(tmp_path))
         started = time.monotonic()
         for _ in range(5000):
             waker()
@@ -222,17 +267,19 @@ def test_gunicorn_settings_follow_the_configuration(monkeypatch):
     from config import load_settings
     monkeypatch.delenv(delivery_process.DIRECTORY_ENV, raising=False)
     assert delivery_process.gunicorn_settings(load_settings(
-        environ={"GATEWAY_WEBHOOK_PROCESS": "false"})) == {}
+        environ={"GATEWAY_WEBHOOK_PROCESSES": "0"})) == {}
     assert delivery_process.gunicorn_settings(load_settings(
         environ={"GATEWAY_WEBHOOK_DISPATCH": "false"})) == {}
     settings = delivery_process.gunicorn_settings(load_settings(environ={}))
     try:
         assert settings["dirty_workers"] == 1
-        assert settings["dirty_apps"] == [delivery_process.APP_PATH + ":1"]
+        assert settings["dirty_apps"] == [delivery_process.APP_PATH]
         directory = os.environ[delivery_process.DIRECTORY_ENV]
         assert delivery_process.heartbeat_age(directory) < 5
-        # Read twice (a reload): the same directory.
-        delivery_process.gunicorn_settings(load_settings(environ={}))
+        # Read again (a reload): the same directory.
+        assert delivery_process.gunicorn_settings(load_settings(
+            environ={"GATEWAY_WEBHOOK_PROCESSES": "2"}))[
+                "dirty_workers"] == 2
         assert os.environ[delivery_process.DIRECTORY_ENV] == directory
     finally:
         import shutil

@@ -127,7 +127,7 @@ def test_workers_never_deliver_the_same_attempt_twice(serve_gateway,
         receiver.secret = endpoint.secret
         # A dispatcher in every worker (not the one delivery process):
         # four processes claiming from one outbox.
-        server = serve_gateway(workers=4, WEBHOOK_PROCESS=False)
+        server = serve_gateway(workers=4, WEBHOOK_PROCESSES=0)
         with concurrent.futures.ThreadPoolExecutor(8) as pool:
             codes = list(pool.map(lambda n: send(
                 server.url, account, phone="+9665012345%02d" % n
