@@ -17,6 +17,7 @@ runs unchanged on both:
 """
 import functools
 import hashlib
+import logging
 import os
 import random
 import sqlite3
@@ -92,7 +93,14 @@ class AfterCommit:
         local.pending = []
         if committed:
             for callback in pending:
-                callback()
+                # The transaction has committed: a failing callback must
+                # not make it look failed (peewee would then try a
+                # rollback, and the caller answer an error).
+                try:
+                    callback()
+                except Exception:
+                    logging.getLogger(__name__).exception(
+                        "after-commit callback failed")
 
 
 class SqliteDatabase(AfterCommit, PooledSqliteDatabase):

@@ -21,6 +21,7 @@ at every loop, which the workers' ``/readyz`` reads.
 """
 import logging
 import os
+import signal
 import socket
 import tempfile
 import threading
@@ -34,7 +35,10 @@ except ImportError:  # gunicorn < 25: deliveries stay in the workers
 # Set by gunicorn.conf.py in the master, inherited by every child: the
 # directory holding the wake socket and the heartbeat file.
 DIRECTORY_ENV = "WHATSAPP_GATEWAY_DELIVERY_DIR"
-SOCKET_PREFIX = "wake-"  # wake-<pid>.sock, one per delivery process
+# w<pid>.sock, one per delivery process; short, as a Unix socket's path
+# is at most 107 bytes (a long TMPDIR only costs the wakes, see below).
+SOCKET_PREFIX = "w"
+OWNER_NAME = "owner"  # the pid of the master that made the directory
 HEARTBEAT_NAME = "heartbeat"
 APP_PATH = "delivery_process:DeliveryApp"
 # Seconds between checks that the dirty arbiter (the parent) still runs.
@@ -57,10 +61,15 @@ def gunicorn_settings(settings):
     count = settings.WEBHOOK_PROCESSES
     if not (settings.WEBHOOK_DISPATCH and count and supported()):
         return {}
-    if not os.environ.get(DIRECTORY_ENV):
-        directory = tempfile.mkdtemp(prefix="gateway-delivery-")
+    # One directory per master: kept when gunicorn re-reads this file
+    # (HUP), made anew by a master that inherited another's (USR2), so
+    # the old master's exit cannot remove the new one's.
+    if not owns_directory():
+        directory = tempfile.mkdtemp(prefix="gwd-")
         # The grace for /readyz while the process starts.
         open(os.path.join(directory, HEARTBEAT_NAME), "w").close()
+        with open(os.path.join(directory, OWNER_NAME), "w") as handle:
+            handle.write(str(os.getpid()))
         os.environ[DIRECTORY_ENV] = directory
     return {
         "dirty_apps": [APP_PATH],
@@ -70,6 +79,18 @@ def gunicorn_settings(settings):
         # one host (or a test run's several) from killing each other's.
         "proc_name": "whatsapp-gateway-%d" % os.getpid(),
     }
+
+
+def owns_directory():
+    """The directory named in the environment was made by this process."""
+    path = directory()
+    if path is None:
+        return False
+    try:
+        with open(os.path.join(path, OWNER_NAME)) as handle:
+            return handle.read().strip() == str(os.getpid())
+    except OSError:
+        return False
 
 
 def directory():
@@ -94,24 +115,36 @@ class Waker:
 
     def __init__(self, path):
         self.directory = path
+        self._lock = threading.Lock()
         self._sock = None
         self._pid = None
         self._paths = []
         self._listed_at = -RELIST_SECONDS
 
     def __call__(self):
-        sock = self._sock
-        if sock is None or self._pid != os.getpid():
-            sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-            sock.setblocking(False)
-            self._sock, self._pid = sock, os.getpid()
+        try:
+            self._wake_all()
+        except OSError as exc:
+            # Out of descriptors, say: the delivery process's poll finds
+            # the delivery within 0.5 s; the caller's commit stands.
+            log.warning("cannot wake the delivery process: %s",
+                        type(exc).__name__)
+
+    def _wake_all(self):
+        with self._lock:
+            sock = self._sock
+            if sock is None or self._pid != os.getpid():
+                sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+                sock.setblocking(False)
+                self._sock, self._pid = sock, os.getpid()
         now = time.monotonic()
         if now - self._listed_at >= RELIST_SECONDS:
             self._listed_at = now
             try:
                 self._paths = [os.path.join(self.directory, name)
                                for name in os.listdir(self.directory)
-                               if name.startswith(SOCKET_PREFIX)]
+                               if name.startswith(SOCKET_PREFIX)
+                               and name.endswith(".sock")]
             except OSError:
                 self._paths = []
         for path in self._paths:
@@ -137,8 +170,12 @@ class WakeListener:
         self.wake = wake
         self._remove_stale(path)
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self.sock.bind(self.path)
-        os.chmod(self.path, 0o600)
+        try:
+            self.sock.bind(self.path)
+            os.chmod(self.path, 0o600)
+        except OSError:
+            self.sock.close()
+            raise
         self._thread = threading.Thread(target=self._run, daemon=True,
                                         name="delivery-wake")
 
@@ -146,7 +183,8 @@ class WakeListener:
     def _remove_stale(path):
         """Sockets of delivery processes that were killed (-9)."""
         for name in os.listdir(path):
-            if not name.startswith(SOCKET_PREFIX):
+            if not (name.startswith(SOCKET_PREFIX)
+                    and name.endswith(".sock")):
                 continue
             pid = name[len(SOCKET_PREFIX):].partition(".")[0]
             if pid.isdigit() and not _running(int(pid)):
@@ -202,6 +240,8 @@ class DeliveryApp(DirtyApp):
         from config import load_settings
         from gateway import make_housekeeping
 
+        # First: a parent that goes while this starts must be noticed.
+        self._parent = os.getppid()
         settings = load_settings()
         logging.getLogger().setLevel(settings.LOG_LEVEL)
         observability.setup()  # deliveries count in /metrics too
@@ -217,10 +257,16 @@ class DeliveryApp(DirtyApp):
             allow_private=settings.WEBHOOK_ALLOW_PRIVATE,
             housekeeping=make_housekeeping(settings),
             heartbeat=os.path.join(path, HEARTBEAT_NAME) if path else None)
-        self.listener = WakeListener(path, webhooks.wake_here).start() \
-            if path else None
+        self.listener = None
+        if path:
+            try:
+                self.listener = WakeListener(path, webhooks.wake_here).start()
+            except OSError as exc:
+                # A path too long for a Unix socket (a long TMPDIR), say:
+                # deliveries still go, found by the 0.5 s poll.
+                log.warning("delivery process: no wake socket (%s); "
+                            "polling only", exc)
         self.dispatcher.start()
-        self._parent = os.getppid()
         threading.Thread(target=self._watch_parent, daemon=True,
                          name="delivery-parent").start()
         log.info("delivering webhooks from process %d", os.getpid())
@@ -233,7 +279,7 @@ class DeliveryApp(DirtyApp):
         while os.getppid() == self._parent:
             time.sleep(PARENT_CHECK_SECONDS)
         log.warning("delivery process: parent gone, stopping")
-        os.kill(os.getpid(), 15)
+        os.kill(os.getpid(), signal.SIGTERM)
 
     def status(self):
         return {"pid": os.getpid(),

@@ -102,5 +102,5 @@ def on_exit(server):
     if _own_metrics_dir:
         shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"],
                       ignore_errors=True)
-    if delivery_process.directory():
+    if delivery_process.owns_directory():
         shutil.rmtree(delivery_process.directory(), ignore_errors=True)

@@ -79,8 +79,21 @@ MAX_ANSWER_BYTES = 64 * 1024
 CLAIM_GATHER_SECONDS = 0.001
 
 _wakeup = threading.Event()
-_waker = delivery_process.Waker(delivery_process.directory()) \
-    if delivery_process.directory() else None
+# This process's side of the delivery processes' wake sockets, made on
+# first use: ``gateway serve`` imports this module in the master before
+# gunicorn.conf.py names the directory, and the workers fork from it.
+_wakers = {}
+
+
+def delivery_waker():
+    """The waker of this process, or None without a delivery process."""
+    path = delivery_process.directory()
+    if path is None:
+        return None
+    waker = _wakers.get(path)
+    if waker is None:
+        waker = _wakers.setdefault(path, delivery_process.Waker(path))
+    return waker
 
 
 def wake_here():
@@ -94,8 +107,9 @@ def wake():
     delivery process (if one serves this server) once the transaction
     commits, so it never looks before the row is visible."""
     _wakeup.set()
-    if _waker is not None:
-        db.after_commit(_waker)
+    waker = delivery_waker()
+    if waker is not None:
+        db.after_commit(waker)
 
 
 def create_secret():
@@ -424,11 +438,15 @@ class _Target:
 
 @functools.lru_cache(maxsize=1024)
 def _prepared_url(url):
-    """(url, path) as ``requests`` prepares them (IDNA host, requoted
-    path), once per endpoint URL."""
+    """(url, path, Authorization or None) as ``requests`` prepares them
+    (IDNA host, requoted path, Basic credentials from ``user:pass@``),
+    once per endpoint URL."""
     request = requests.PreparedRequest()
     request.prepare_url(url, None)
-    return request.url, request.path_url
+    request.prepare_headers(None)
+    request.prepare_auth(None, url)
+    return (request.url, request.path_url,
+            request.headers.get("Authorization"))
 
 
 def post(session, url, body, headers, timeout):
@@ -443,7 +461,10 @@ def post(session, url, body, headers, timeout):
     ignores the environment (``trust_env`` off).  Errors are requests'
     own, mapped as ``HTTPAdapter.send`` maps them.
     """
-    url, path = _prepared_url(url)
+    url, path, authorization = _prepared_url(url)
+    headers = dict(session.headers, **headers)
+    if authorization:
+        headers["Authorization"] = authorization
     adapter = session.get_adapter(url)
     try:
         conn = adapter.get_connection_with_tls_context(_Target(url), True)
@@ -452,7 +473,7 @@ def post(session, url, body, headers, timeout):
     adapter.cert_verify(conn, url, True, None)
     try:
         return conn.urlopen(
-            "POST", path, body=body, headers=dict(session.headers, **headers),
+            "POST", path, body=body, headers=headers,
             redirect=False, assert_same_host=False, preload_content=False,
             decode_content=False, retries=adapter.max_retries,
             timeout=urllib3.Timeout(connect=timeout[0], read=timeout[1]))
@@ -617,12 +638,16 @@ class Dispatcher:
                 _wakeup.wait(self.poll_interval)
 
     def _touch_heartbeat(self):
+        # Never fatal to the loop: a missing directory only costs
+        # readiness its figure.
         try:
-            os.utime(self.heartbeat)
-        except FileNotFoundError:
-            open(self.heartbeat, "a").close()
-        except OSError:
-            log.warning("cannot touch the heartbeat file")
+            try:
+                os.utime(self.heartbeat)
+            except FileNotFoundError:
+                open(self.heartbeat, "a").close()
+        except OSError as exc:
+            log.warning("cannot touch the heartbeat file: %s",
+                        type(exc).__name__)
 
     def claim(self, limit):
         """Lease up to ``limit`` due deliveries; return their ids.

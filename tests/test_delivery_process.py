@@ -53,6 +53,16 @@ def wait(predicate, timeout=20, what="condition"):
     raise AssertionError("timed out waiting for " + what)
 
 
+def wake_socket(pid):
+    """The path of the wake socket process ``pid`` bound, if any."""
+    suffix = "/%s%d.sock" % (delivery_process.SOCKET_PREFIX, pid)
+    with open("/proc/net/unix") as handle:
+        for line in handle:
+            if line.rstrip().endswith(suffix):
+                return line.split()[-1]
+    return None
+
+
 def alive(pid):
     try:
         os.kill(pid, 0)
@@ -87,9 +97,23 @@ def test_workers_leave_deliveries_to_one_process(serve_gateway, receiver):
         "running") and readiness(server)["checks"]["dispatcher"],
         what="the delivery process's heartbeat")
     assert check["process"] is True and check["ok"] is True
-    for n in range(5):
-        assert send(server, account,
-                    phone="+9665012345%02d" % n).status_code == 200
+    # The workers wake the delivery process (no waiting for its poll):
+    # listen beside its wake socket, found in /proc/net/unix.
+    wake_path = wait(lambda: wake_socket(delivery), what="the wake socket")
+    ours = os.path.join(os.path.dirname(wake_path), "%s%d.sock" % (
+        delivery_process.SOCKET_PREFIX, os.getpid()))
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    listener.bind(ours)
+    listener.settimeout(10)
+    try:
+        time.sleep(delivery_process.RELIST_SECONDS + 0.2)
+        for n in range(5):
+            assert send(server, account,
+                        phone="+9665012345%02d" % n).status_code == 200
+        assert listener.recv(8) == b"!"
+    finally:
+        listener.close()
+        os.unlink(ours)
     receiver.wait_for(lambda r: len(r.events("message.sent")) == 5)
     assert all(r["valid"] for r in receiver.received)
     # Counted by the delivery process, added up by any worker's /metrics.
@@ -114,10 +138,9 @@ def test_two_delivery_processes_share_the_outbox(serve_gateway, receiver):
     receiver.wait_for(lambda r: len(r.events("message.sent")) == 20)
     time.sleep(1)
     # Each event once: leases keep the two processes apart.
-    pairs = [(r["headers"]["X-Whatsapp-Gateway-Event-Id"],
-              r["headers"]["X-Whatsapp-Gateway-Attempt"])
-             for r in receiver.received]
-    assert len(pairs) == len(set(pairs))
+    ids = [r["headers"]["X-Whatsapp-Gateway-Event-Id"]
+           for r in receiver.received]
+    assert len(ids) == len(set(ids)) == 20
 
 
 def test_a_killed_delivery_process_is_replaced_and_delivers(
@@ -234,11 +257,22 @@ def test_a_wake_with_nobody_listening_is_dropped_quietly(tmp_path):
 def test_after_commit_runs_once_after_the_commit(app):
     calls = []
 
+    def seen_elsewhere():
+        # Another thread has its own connection: it sees the row only
+        # once the transaction has committed.
+        found = []
+
+        def look():
+            with store.db.connection_context():
+                found.append(store.Customer.select().where(
+                    store.Customer.name == "after-commit").exists())
+        thread = threading.Thread(target=look)
+        thread.start()
+        thread.join(10)
+        return found[0]
+
     def note():
-        # Runs after the commit: another connection sees the row.
-        with store.db.connection_context():
-            calls.append(store.Customer.select().where(
-                store.Customer.name == "after-commit").exists())
+        calls.append(seen_elsewhere())
 
     with store.db.connection_context():
         store.db.after_commit(note)  # outside a transaction: at once
@@ -246,7 +280,8 @@ def test_after_commit_runs_once_after_the_commit(app):
         with store.db.atomic("IMMEDIATE"):
             store.Customer.create(name="after-commit")
             store.db.after_commit(note)
-            store.db.after_commit(note)  # once per transaction
+            with store.db.atomic():  # a savepoint: still the outer commit
+                store.db.after_commit(note)  # once per transaction
             assert calls == [False]
         assert calls == [False, True]
 
@@ -263,6 +298,50 @@ def test_after_commit_is_dropped_on_rollback(app):
     assert calls == []
 
 
+def test_a_failing_after_commit_callback_leaves_the_commit_standing(app):
+    def broken():
+        raise OSError("too many open files")
+
+    with store.db.connection_context():
+        with store.db.atomic("IMMEDIATE"):
+            store.Customer.create(name="kept")
+            store.db.after_commit(broken)
+        assert store.Customer.select().where(
+            store.Customer.name == "kept").exists()
+
+
+def test_a_worker_finds_the_directory_named_after_it_imported(
+        monkeypatch, tmp_path):
+    # ``gateway serve`` imports webhooks in the master before
+    # gunicorn.conf.py names the directory; the forked workers must
+    # still wake the delivery process.
+    import webhooks
+    monkeypatch.delenv(delivery_process.DIRECTORY_ENV, raising=False)
+    assert webhooks.delivery_waker() is None
+    monkeypatch.setenv(delivery_process.DIRECTORY_ENV, str(tmp_path))
+    waker = webhooks.delivery_waker()
+    assert waker is not None and waker.directory == str(tmp_path)
+    woken = threading.Event()
+    listener = delivery_process.WakeListener(str(tmp_path),
+                                             woken.set).start()
+    try:
+        waker()
+        assert woken.wait(5)
+    finally:
+        listener.close()
+        waker.close()
+
+
+def test_a_socket_path_too_long_leaves_polling(tmp_path):
+    deep = tmp_path / ("d" * 100)
+    deep.mkdir()
+    with pytest.raises(OSError):
+        delivery_process.WakeListener(str(deep), lambda: None)
+    waker = delivery_process.Waker(str(deep))
+    waker()  # nothing listens; no error
+    waker.close()
+
+
 def test_gunicorn_settings_follow_the_configuration(monkeypatch):
     from config import load_settings
     monkeypatch.delenv(delivery_process.DIRECTORY_ENV, raising=False)
@@ -272,6 +351,7 @@ def test_gunicorn_settings_follow_the_configuration(monkeypatch):
         environ={"GATEWAY_WEBHOOK_DISPATCH": "false"})) == {}
     settings = delivery_process.gunicorn_settings(load_settings(environ={}))
     try:
+        assert delivery_process.owns_directory()
         assert settings["dirty_workers"] == 1
         assert settings["dirty_apps"] == [delivery_process.APP_PATH]
         directory = os.environ[delivery_process.DIRECTORY_ENV]

@@ -1,4 +1,5 @@
 """Evolution intake, normalised customer events and signed delivery."""
+import base64
 import datetime
 import json
 import threading
@@ -82,6 +83,23 @@ def test_send_emits_a_signed_message_sent(client, hooked, receiver):
     assert event["message_id"] == response.get_json()["message_id"]
     assert event["log_id"] == response.get_json()["log_id"]
     assert event["event_id"] == headers["X-Whatsapp-Gateway-Event-Id"]
+
+
+def test_credentials_in_an_endpoint_url_are_sent_as_basic_auth(
+        client, app, receiver):
+    # The console and 3CX set-up accept them; requests sent them as
+    # Authorization, and so must the leaner post.
+    account = create_account()
+    url = receiver.url.replace("http://", "http://hook-user:p%40ss@")
+    endpoint = create_endpoint(account.customer_id, url)
+    receiver.secret = endpoint.secret
+    assert client.post("/api/send-message", json=send_body(),
+                       headers=account.headers).status_code == 200
+    receiver.wait_for(lambda r: r.events("message.sent"))
+    [request] = receiver.received
+    assert request["valid"] is True
+    assert request["headers"]["Authorization"] == "Basic " + base64.b64encode(
+        b"hook-user:p@ss").decode()
 
 
 def test_failed_send_emits_message_failed(client, hooked, receiver,
