@@ -162,12 +162,20 @@ class Waker:
 
 
 class WakeListener:
-    """A delivery process's side: each datagram wakes its dispatcher."""
+    """A delivery process's side: a datagram wakes its dispatcher.
 
-    def __init__(self, path, wake):
+    With ``idle`` (set while the dispatcher waits for work), datagrams
+    are read only then: a busy dispatcher claims again anyway, and under
+    load most wakes would only cost it turns at the GIL.  What queues
+    meanwhile is one wake when it next waits; a full queue only makes
+    the workers' sends fail, which they ignore.
+    """
+
+    def __init__(self, path, wake, idle=None):
         self.path = os.path.join(path, "%s%d.sock" % (SOCKET_PREFIX,
                                                      os.getpid()))
         self.wake = wake
+        self.idle = idle
         self._remove_stale(path)
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         try:
@@ -199,6 +207,8 @@ class WakeListener:
 
     def _run(self):
         while True:
+            if self.idle is not None:
+                self.idle.wait()
             try:
                 self.sock.recv(64)
                 # A burst of wakes is one: drain what queued meanwhile.
@@ -260,7 +270,8 @@ class DeliveryApp(DirtyApp):
         self.listener = None
         if path:
             try:
-                self.listener = WakeListener(path, webhooks.wake_here).start()
+                self.listener = WakeListener(
+                    path, webhooks.wake_here, self.dispatcher.idle).start()
             except OSError as exc:
                 # A path too long for a Unix socket (a long TMPDIR), say:
                 # deliveries still go, found by the 0.5 s poll.

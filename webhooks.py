@@ -573,6 +573,9 @@ class Dispatcher:
         self._sessions = []
         self._sessions_lock = threading.Lock()
         self._stop = threading.Event()
+        # Set while the loop waits for work: only then is a wake from
+        # another process worth taking (delivery_process.WakeListener).
+        self.idle = threading.Event()
         self._thread = None
         self._watchdog = Watchdog()
         self.last_loop = time.monotonic()  # for readiness
@@ -635,7 +638,9 @@ class Dispatcher:
             for delivery_id in claimed:
                 self._pool.submit(self._deliver_in_context, delivery_id)
             if not claimed:
+                self.idle.set()
                 _wakeup.wait(self.poll_interval)
+                self.idle.clear()
 
     def _touch_heartbeat(self):
         # Never fatal to the loop: a missing directory only costs

@@ -215,6 +215,23 @@ def test_a_wake_datagram_reaches_the_listener(tmp_path):
     assert not os.path.exists(listener.path)
 
 
+def test_a_busy_dispatcher_takes_its_wake_when_it_next_waits(tmp_path):
+    woken, idle = threading.Event(), threading.Event()
+    listener = delivery_process.WakeListener(str(tmp_path), woken.set,
+                                             idle).start()
+    waker = delivery_process.Waker(str(tmp_path))
+    try:
+        for _ in range(3):
+            waker()
+        # Busy (not idle): the datagrams wait in the socket.
+        assert not woken.wait(0.3)
+        idle.set()
+        assert woken.wait(5)
+    finally:
+        waker.close()
+        listener.close()
+
+
 def test_every_delivery_process_is_woken(tmp_path):
     received = []
     sockets = []
