@@ -4,8 +4,8 @@ Under gunicorn (``gateway serve``, the Procfile) the workers only accept
 requests and write the outbox; ``GATEWAY_WEBHOOK_PROCESSES`` processes
 (one by default) post the deliveries.  A delivery thread
 in every worker shared the GIL with the request threads: at saturation
-a receipt and the delivery it caused cost ~3.1 ms of CPU together, ~2.4
-ms once apart (bench/README.md).
+a receipt and the delivery it caused cost 3.4-3.6 ms of
+CPU together, 2.9-3.0 ms once apart (bench/README.md).
 
 Each is a gunicorn "dirty worker" (gunicorn 25.1+): their arbiter starts
 them before the web workers, restarts one that dies, and stops them with
