@@ -69,6 +69,26 @@ class AfterCommit:
     process told "a delivery is due" must not look before the row is
     visible."""
 
+    def commit(self):
+        committed = False
+        try:
+            result = super().commit()
+            committed = True
+            return result
+        finally:
+            self._transaction_ended()
+            self._run_after_commit(committed)
+
+    def rollback(self):
+        try:
+            return super().rollback()
+        finally:
+            self._transaction_ended()
+            self._run_after_commit(False)
+
+    def _transaction_ended(self):
+        """Called as a transaction ends, before its callbacks run."""
+
     def after_commit(self, callback):
         if not self.in_transaction():
             callback()
@@ -145,22 +165,8 @@ class SqliteDatabase(AfterCommit, PooledSqliteDatabase):
         with __exception_wrapper__:
             begin_immediate(self.connection(), BUSY_TIMEOUT)
 
-    def commit(self):
-        committed = False
-        try:
-            result = super().commit()
-            committed = True
-            return result
-        finally:
-            self._release_writer()
-            self._run_after_commit(committed)
-
-    def rollback(self):
-        try:
-            return super().rollback()
-        finally:
-            self._release_writer()
-            self._run_after_commit(False)
+    def _transaction_ended(self):
+        self._release_writer()
 
     def _release_writer(self):
         if getattr(self._holds_writer, "held", False):
@@ -227,21 +233,6 @@ class PostgresDatabase(AfterCommit, PooledPostgresqlDatabase):
         # transactions that must run alone take a named lock (``lock``),
         # so every transaction here starts with a plain BEGIN.
         return super().begin()
-
-    def commit(self):
-        committed = False
-        try:
-            result = super().commit()
-            committed = True
-            return result
-        finally:
-            self._run_after_commit(committed)
-
-    def rollback(self):
-        try:
-            return super().rollback()
-        finally:
-            self._run_after_commit(False)
 
     def execute_sql(self, sql, params=None):
         try:
