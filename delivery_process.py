@@ -2,16 +2,16 @@
 
 Under gunicorn (``gateway serve``, the Procfile) the workers only accept
 requests and write the outbox; ``GATEWAY_WEBHOOK_PROCESSES`` processes
-(one by default) post the deliveries.  A delivery thread
-in every worker shared the GIL with the request threads: at saturation
-a receipt and the delivery it caused cost 3.4-3.6 ms of
-CPU together, 2.9-3.0 ms once apart (bench/README.md).
+(one by default) post the deliveries.  A delivery thread in every worker
+shared the GIL with the request threads: at saturation a receipt and the
+delivery it caused cost 3.4-3.6 ms of CPU together, 2.9-3.0 ms once
+apart (README.md, Performance).
 
 Each is a gunicorn "dirty worker" (gunicorn 25.1+): their arbiter starts
 them before the web workers, restarts one that dies, and stops them with
 the server; several claim from the outbox as several workers did
-(leases: never two on one attempt).  The gunicorn settings come from ``gunicorn_settings``
-(read by gunicorn.conf.py, in the master).
+(leases: never two on one attempt).  The gunicorn settings come from
+``gunicorn_settings`` (read by gunicorn.conf.py, in the master).
 
 Workers tell them "a delivery is due" with a one-byte datagram on each
 one's Unix socket, sent after the commit (``webhooks.wake``); a wake lost
@@ -291,11 +291,6 @@ class DeliveryApp(DirtyApp):
             time.sleep(PARENT_CHECK_SECONDS)
         log.warning("delivery process: parent gone, stopping")
         os.kill(os.getpid(), signal.SIGTERM)
-
-    def status(self):
-        return {"pid": os.getpid(),
-                "seconds_since_loop": round(
-                    time.monotonic() - self.dispatcher.last_loop, 1)}
 
     def close(self):
         if self.listener:

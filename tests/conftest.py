@@ -365,6 +365,19 @@ def serve_gateway(tmp_path, base_config):
             proc.wait(timeout=30)
 
 
+def wait_until(predicate, timeout=15, what="the condition"):
+    """``predicate()``'s first true value, polled every 50 ms."""
+    import time
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError("timed out after %ss waiting for %s"
+                         % (timeout, what))
+
+
 def kill_hard(server):
     """kill -9 a served gateway: master and every worker at once."""
     import signal

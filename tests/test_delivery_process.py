@@ -19,6 +19,7 @@ import store
 from conftest import create_account
 from conftest import create_endpoint
 from conftest import send_body
+from conftest import wait_until
 from test_observability import metric
 
 pytestmark = pytest.mark.skipif(not delivery_process.supported(),
@@ -43,14 +44,19 @@ def delivery_pids(master):
     return None, None
 
 
-def wait(predicate, timeout=20, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError("timed out waiting for " + what)
+def started_delivery(server):
+    """(dirty arbiter, delivery process) of a served gateway, once up."""
+    return wait_until(lambda: all(delivery_pids(server.proc.pid))
+                      and delivery_pids(server.proc.pid), timeout=20,
+                      what="the delivery process")
+
+
+def replaced_delivery(server, old):
+    """The delivery process that replaced ``old``."""
+    return wait_until(
+        lambda: delivery_pids(server.proc.pid)[1] not in (None, old)
+        and delivery_pids(server.proc.pid)[1], timeout=20,
+        what="a new delivery process")
 
 
 def wake_socket(pid):
@@ -88,18 +94,18 @@ def test_workers_leave_deliveries_to_one_process(serve_gateway, receiver):
     endpoint = create_endpoint(account.customer_id, receiver.url)
     receiver.secret = endpoint.secret
     server = serve_gateway(workers=2)
-    arbiter, delivery = wait(lambda: all(delivery_pids(server.proc.pid))
-                             and delivery_pids(server.proc.pid),
-                             what="the delivery process")
+    arbiter, delivery = started_delivery(server)
     # Two web workers and the dirty arbiter; the delivery process below.
     assert len(children(server.proc.pid)) == 3
-    check = wait(lambda: readiness(server)["checks"]["dispatcher"].get(
-        "running") and readiness(server)["checks"]["dispatcher"],
+    check = wait_until(
+        lambda: readiness(server)["checks"]["dispatcher"].get("running")
+        and readiness(server)["checks"]["dispatcher"],
         what="the delivery process's heartbeat")
     assert check["process"] is True and check["ok"] is True
     # The workers wake the delivery process (no waiting for its poll):
     # listen beside its wake socket, found in /proc/net/unix.
-    wake_path = wait(lambda: wake_socket(delivery), what="the wake socket")
+    wake_path = wait_until(lambda: wake_socket(delivery),
+                           what="the wake socket")
     ours = os.path.join(os.path.dirname(wake_path), "%s%d.sock" % (
         delivery_process.SOCKET_PREFIX, os.getpid()))
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
@@ -117,11 +123,11 @@ def test_workers_leave_deliveries_to_one_process(serve_gateway, receiver):
     receiver.wait_for(lambda r: len(r.events("message.sent")) == 5)
     assert all(r["valid"] for r in receiver.received)
     # Counted by the delivery process, added up by any worker's /metrics.
-    wait(lambda: metric(requests.get(server.url + "/metrics",
-                                     timeout=10).text,
-                        "gateway_webhook_deliveries_total",
-                        result="delivered") == 5,
-         what="the delivery count in /metrics")
+    wait_until(lambda: metric(requests.get(server.url + "/metrics",
+                                           timeout=10).text,
+                              "gateway_webhook_deliveries_total",
+                              result="delivered") == 5,
+               what="the delivery count in /metrics")
 
 
 def test_two_delivery_processes_share_the_outbox(serve_gateway, receiver):
@@ -129,9 +135,9 @@ def test_two_delivery_processes_share_the_outbox(serve_gateway, receiver):
     endpoint = create_endpoint(account.customer_id, receiver.url)
     receiver.secret = endpoint.secret
     server = serve_gateway(workers=1, WEBHOOK_PROCESSES=2)
-    wait(lambda: any(len(children(pid)) == 2
-                     for pid in children(server.proc.pid)),
-         what="two delivery processes")
+    wait_until(lambda: any(len(children(pid)) == 2
+                           for pid in children(server.proc.pid)),
+               timeout=20, what="two delivery processes")
     for n in range(20):
         assert send(server, account,
                     phone="+9665012345%02d" % n).status_code == 200
@@ -149,17 +155,12 @@ def test_a_killed_delivery_process_is_replaced_and_delivers(
     endpoint = create_endpoint(account.customer_id, receiver.url)
     receiver.secret = endpoint.secret
     server = serve_gateway(workers=2)
-    _, first = wait(lambda: all(delivery_pids(server.proc.pid))
-                    and delivery_pids(server.proc.pid),
-                    what="the delivery process")
+    _, first = started_delivery(server)
     os.kill(first, signal.SIGKILL)
-    wait(lambda: not alive(first), what="the old process to go")
+    wait_until(lambda: not alive(first), what="the old process to go")
     # Queued while no process delivers: the replacement finds it.
     assert send(server, account).status_code == 200
-    _, second = wait(lambda: delivery_pids(server.proc.pid)[1] not in (
-        None, first) and delivery_pids(server.proc.pid),
-        what="a new delivery process")
-    assert second != first
+    replaced_delivery(server, first)
     receiver.wait_for(lambda r: r.events("message.sent"), timeout=30)
 
 
@@ -168,15 +169,12 @@ def test_an_orphaned_delivery_process_stops_by_itself(serve_gateway,
     account = create_account()
     create_endpoint(account.customer_id, receiver.url)
     server = serve_gateway(workers=1)
-    arbiter, first = wait(lambda: all(delivery_pids(server.proc.pid))
-                          and delivery_pids(server.proc.pid),
-                          what="the delivery process")
+    arbiter, first = started_delivery(server)
     os.kill(arbiter, signal.SIGKILL)
     # Its parent gone, the old process leaves; the master starts a new
     # arbiter with a new delivery process, so only one ever delivers.
-    wait(lambda: not alive(first), what="the orphan to stop")
-    wait(lambda: delivery_pids(server.proc.pid)[1] not in (None, first),
-         what="a new delivery process")
+    wait_until(lambda: not alive(first), what="the orphan to stop")
+    replaced_delivery(server, first)
     assert send(server, account).status_code == 200
     receiver.wait_for(lambda r: r.events("message.sent"), timeout=30)
 

@@ -11,6 +11,7 @@ import pytest
 import cli
 import store
 import webhooks
+from conftest import wait_until
 from conftest import Receiver
 from conftest import create_account
 from conftest import create_endpoint
@@ -20,15 +21,6 @@ from conftest import send_body
 def deliveries():
     with store.db.connection_context():
         return list(store.Delivery.select().order_by(store.Delivery.id))
-
-
-def wait_until(predicate, timeout=15):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError("condition not met in %ss" % timeout)
 
 
 def test_proxy_settings_do_not_open_a_way_to_private_addresses(

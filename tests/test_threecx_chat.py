@@ -28,6 +28,7 @@ import cli
 import store
 import threecx
 import threecx_chat_setup
+from conftest import wait_until
 from conftest import EVOLUTION_INSTANCE
 from conftest import PHONE
 from conftest import create_account
@@ -241,16 +242,6 @@ def inbound_events(name):
     with store.db.connection_context():
         return list(store.InboundEvent.select().where(
             store.InboundEvent.evolution_event == name))
-
-
-def wait_until(predicate, timeout=15):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError("condition not met")
 
 
 def deliveries(endpoint_id):
