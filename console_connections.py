@@ -70,10 +70,11 @@ def numbers_create():
         module.create_number(customer_id, name)
     except (ActionError, number_error(module)) as exc:
         flash_error(exc)
-    if getattr(g, "error", None):
+        # The operator's mistake (400), a name taken (409), or Evolution
+        # failing (502): NumberError says which.
         return page("numbers.html", rows=reports.instances(g.scope),
                     customers=reports.customers(g.scope),
-                    can_create=True), 400
+                    can_create=True), getattr(exc, "status", 400)
     return redirect(url_for("console.numbers_list"))
 
 
@@ -129,7 +130,8 @@ def number_action(instance_id, action):
         flash_error(exc)
         return page("number.html", row=Instance.get_or_none(
             Instance.id == row.id) or row,
-            history=reports.pause_history(row.id), can_connect=True), 502
+            history=reports.pause_history(row.id), can_connect=True), \
+            getattr(exc, "status", 502)
     if action == "delete":
         return redirect(url_for("console.numbers_list"))
     return redirect(url_for("console.number_detail", instance_id=row.id))

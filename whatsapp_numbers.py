@@ -64,7 +64,22 @@ STATES = ("open", "connecting", "close", "unknown", "not_found", "deleted")
 
 
 class NumberError(Exception):
-    """A lifecycle step failed; ``str(error)`` is one readable line."""
+    """A lifecycle step failed; ``str(error)`` is one readable line.
+
+    ``status`` is the HTTP status the console answers it with: the
+    operator's mistake (400) unless a subclass says otherwise.
+    """
+    status = 400
+
+
+class NumberConflict(NumberError):
+    """The request is well formed but the number's state forbids it."""
+    status = 409
+
+
+class EvolutionFailed(NumberError):
+    """Evolution (or the sandbox) failed or refused the step."""
+    status = 502
 
 
 def new_webhook_secret():
@@ -111,7 +126,7 @@ class NumberService:
             raise NumberError("an instance name must be 1 to 100 "
                               "characters and not all digits")
         if Instance.get_or_none(Instance.name == name) is not None:
-            raise NumberError("an instance named %r already exists" % name)
+            raise NumberConflict("an instance named %r already exists" % name)
         evolution_name = (evolution_name or name).strip()
         secret = new_webhook_secret()
         row = Instance(customer=customer, name=name,
@@ -146,7 +161,7 @@ class NumberService:
         except IntegrityError:
             if not attach:
                 self._forget(evolution_name, token)
-            raise NumberError("an instance named %r already exists" % name)
+            raise NumberConflict("an instance named %r already exists" % name)
         log.info("instance=%s created (evolution %s, %s)", row.id,
                  "attached" if attach else "created", state)
         return describe(row, webhook_url=hook["url"])
@@ -155,11 +170,11 @@ class NumberService:
         record = self._call(self.evolution.fetch_instance, evolution_name,
                             what="look up %r" % evolution_name)
         if record is None:
-            raise NumberError("Evolution has no instance named %r"
+            raise EvolutionFailed("Evolution has no instance named %r"
                               % evolution_name)
         token = record.get("token")
         if not token:
-            raise NumberError("Evolution did not reveal the token of %r: "
+            raise EvolutionFailed("Evolution did not reveal the token of %r: "
                               "pass --evolution-token" % evolution_name)
         return token
 
@@ -251,7 +266,7 @@ class NumberService:
         if self._ask_state(row.evolution_instance,
                            row.evolution_token) == "close":
             self._store_state(row, "close")
-            raise NumberError("%r is not connected: connect it instead "
+            raise NumberConflict("%r is not connected: connect it instead "
                               "(instances connect)" % row.name)
         self._call(self.evolution.restart, row.evolution_instance,
                    row.evolution_token, row=row, what="restart %r" % row.name)
@@ -270,7 +285,7 @@ class NumberService:
                                            row.evolution_token)
         except EvolutionError as exc:
             if exc.status != 404:  # already gone is what we wanted
-                raise NumberError("could not delete %r: %s"
+                raise EvolutionFailed("could not delete %r: %s"
                                   % (row.name, exc.detail or exc.reason))
         try:
             with db.atomic():
@@ -338,10 +353,10 @@ class NumberService:
                 json={"phone": phone} if phone else {}, headers=headers,
                 timeout=self.evolution.timeout)
         except Exception as exc:
-            raise NumberError("the sandbox could not scan %r: %s"
+            raise EvolutionFailed("the sandbox could not scan %r: %s"
                               % (evolution_name, exc))
         if response.status_code != 201:
-            raise NumberError("the sandbox could not scan %r (HTTP %d: is "
+            raise EvolutionFailed("the sandbox could not scan %r (HTTP %d: is "
                               "this Evolution the sandbox?)"
                               % (evolution_name, response.status_code))
 
@@ -361,11 +376,11 @@ class NumberService:
             if row is not None and exc.reason == INSTANCE_UNAVAILABLE \
                     and exc.status == 404:
                 self._store_state(row, "not_found")
-                raise NumberError(
+                raise EvolutionFailed(
                     "Evolution has no instance %r: create it again, or "
                     "point %r at another with `instances set`"
                     % (row.evolution_instance, row.name))
-            raise NumberError("could not %s: %s" % (
+            raise EvolutionFailed("could not %s: %s" % (
                 what, exc.detail or _reason_text(exc)))
 
 

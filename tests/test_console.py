@@ -605,6 +605,42 @@ def test_numbers_page_creates_connects_logs_out_and_deletes(make_app, sandbox):
             store.Instance.id == b.instance_id) is not None
 
 
+def test_number_errors_answer_by_whose_they_are(make_app, sandbox):
+    """The operator's mistake is a 400, a name taken or a number in the
+    wrong state a 409, and only Evolution failing a 502."""
+    import requests as http
+    app = make_app(PUBLIC_URL="http://127.0.0.1:9")
+    a = create_account(name="Acme")
+    with store.db.connection_context():
+        console_auth.create_operator("it@acme.example", PASSWORD,
+                                     customer_id=a.customer_id)
+    user = Browser(app)
+    user.login("it@acme.example")
+    assert user.post("/console/numbers", {"name": "sales-line"}
+                     ).status_code == 302
+    taken = user.post("/console/numbers", {"name": "sales-line"})
+    assert taken.status_code == 409
+    assert "already exists" in taken.get_data(True)
+    with store.db.connection_context():
+        row = store.Instance.get(store.Instance.name == "sales-line")
+    path = "/console/numbers/%d" % row.id
+    bad = user.post(path + "/connect", {"pairing_phone": "not a phone"})
+    assert bad.status_code == 400
+    assert "not an international phone number" in bad.get_data(True)
+    # Not connected: a restart is refused by the number's state.
+    refused = user.post(path + "/restart")
+    assert refused.status_code == 409
+    assert "is not connected" in refused.get_data(True)
+    # Evolution lost the instance: that is Evolution's failure.
+    assert http.delete(sandbox.url + "/instance/delete/"
+                       + row.evolution_instance,
+                       headers={"apikey": sandbox.state.api_key},
+                       timeout=10).status_code == 200
+    gone = user.post(path + "/logout")
+    assert gone.status_code == 502
+    assert "Evolution has no instance" in gone.get_data(True)
+
+
 class FormControls(__import__("html.parser").parser.HTMLParser):
     """Collects form controls and the ids labels point at."""
 
