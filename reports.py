@@ -556,21 +556,66 @@ def webhook_endpoints(customer_id=None):
 
 def deliveries(customer_id=None, status=None, endpoint_id=None,
                before=None, limit=PAGE_SIZE):
+    """One page of deliveries, newest first: ``(rows, next_before)``.
+
+    Each filter walks an index in id order and stops after a page, at
+    any size: a status its ``(status, id)`` index, an endpoint (and each
+    endpoint of a customer) its ``(endpoint_id)`` index, which SQLite
+    keeps in id order.  A query with an ``IN`` list or a join would read
+    every matching row and sort them (a million for ``delivered``), so
+    there is one small query per status or endpoint and the pages are
+    merged here.
+    """
+    statuses = ({"pending": ("pending", "delivering")}.get(status, (status,))
+                if status else (None,))
+    if endpoint_id:
+        endpoints = [endpoint_id]
+    elif customer_id is not None:
+        endpoints = [e.id for e in WebhookEndpoint.select(
+            WebhookEndpoint.id).where(WebhookEndpoint.customer == customer_id)]
+        if not endpoints:
+            return [], None
+    else:
+        endpoints = None
+    streams = []
+    for one in statuses:
+        if one is not None:
+            # The status index is the narrow one: the endpoints (a
+            # handful) are a filter on the way ("+ 0" keeps SQLite off
+            # the endpoint index, which would read and sort them all).
+            streams.append((one, endpoints))
+        elif endpoints is not None:
+            streams.extend((None, [e]) for e in endpoints)
+        else:
+            streams.append((None, None))
+    pages = [_delivery_page(one, ends, customer_id, before, limit + 1)
+             for one, ends in streams]
+    rows = sorted((r for page in pages for r in page), key=lambda r: r.id,
+                  reverse=True)[:limit + 1]
+    return rows[:limit], (rows[limit - 1].id if len(rows) > limit else None)
+
+
+def _delivery_page(status, endpoints, customer_id, before, limit):
+    ids = Delivery.select(Delivery.id)
+    if status is not None:
+        ids = ids.where(Delivery.status == status)
+        if endpoints is not None:
+            ids = ids.where((Delivery.endpoint + 0).in_(endpoints))
+    elif endpoints is not None:
+        ids = ids.where(Delivery.endpoint == endpoints[0])
+    if before:
+        ids = ids.where(Delivery.id < before)
+    # The page's ids first (an index walk of its own), then its rows:
+    # joined straight away, SQLite would plan the join first.
+    ids = [r.id for r in ids.order_by(Delivery.id.desc()).limit(limit)]
+    if not ids:
+        return []
     query = (Delivery.select(Delivery, Event, WebhookEndpoint)
              .join(Event).switch(Delivery).join(WebhookEndpoint)
-             .order_by(Delivery.id.desc()))
+             .where(Delivery.id.in_(ids)).order_by(Delivery.id.desc()))
     if customer_id is not None:
         query = query.where(WebhookEndpoint.customer == customer_id)
-    if status:
-        statuses = {"pending": ("pending", "delivering")}.get(status,
-                                                              (status,))
-        query = query.where(Delivery.status.in_(statuses))
-    if endpoint_id:
-        query = query.where(Delivery.endpoint == endpoint_id)
-    if before:
-        query = query.where(Delivery.id < before)
-    rows = list(query.limit(limit + 1))
-    return rows[:limit], (rows[limit - 1].id if len(rows) > limit else None)
+    return list(query)
 
 
 def find_delivery(delivery_id, customer_id=None):

@@ -279,7 +279,10 @@ class Delivery(BaseModel):
     created_at = DateTimeField(default=utcnow)
 
     class Meta:
-        indexes = ((("status", "next_attempt_at"), False),)
+        # The outbox's claims, and the console's list of one status
+        # newest first (migration 0008).
+        indexes = ((("status", "next_attempt_at"), False),
+                   (("status", "id"), False))
 
 
 class InboundEvent(BaseModel):

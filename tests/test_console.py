@@ -830,3 +830,42 @@ def test_deliveries_pager_keeps_the_endpoint_filter(app, admin, two):
 def test_a_create_form_with_an_odd_customer_id_is_refused(admin):
     answer = admin.post("/console/keys", {"customer_id": "\u00b2"})
     assert answer.status_code in (200, 400), answer.status_code
+
+
+def test_delivery_list_pages_merge_newest_first(app):
+    """One query per status or endpoint, merged: the page is the newest
+    rows of all of them, and the next page starts where it ended."""
+    import reports
+    a = create_account(name="Acme")
+    one = create_endpoint(a.customer_id, "http://127.0.0.1:9/a")
+    two = create_endpoint(a.customer_id, "http://127.0.0.1:9/b")
+    other = create_account(name="Beta", instance_name="beta-line",
+                           evolution_instance="evo-beta")
+    three = create_endpoint(other.customer_id, "http://127.0.0.1:9/c")
+    with store.db.connection_context():
+        ids = []
+        for i in range(30):
+            event = store.Event.create(
+                uid="evt_%d" % i, customer=a.customer_id, name="message.sent",
+                payload="{}")
+            endpoint = (one, two, three)[i % 3]
+            status = ("pending", "delivering", "dead", "delivered")[i % 4]
+            ids.append((store.Delivery.create(
+                event=event, endpoint=endpoint.id, status=status).id,
+                endpoint.id, status))
+        mine = [d for d, e, _ in reversed(ids) if e in (one.id, two.id)]
+        rows, after = reports.deliveries(a.customer_id, limit=7)
+        assert [r.id for r in rows] == mine[:7] and after == mine[6]
+        rows, after = reports.deliveries(a.customer_id, before=after, limit=7)
+        assert [r.id for r in rows] == mine[7:14]
+        pending = [d for d, e, s in reversed(ids)
+                   if s in ("pending", "delivering")]
+        rows, _ = reports.deliveries(status="pending", limit=100)
+        assert [r.id for r in rows] == pending
+        dead_mine = [d for d, e, s in reversed(ids)
+                     if s == "dead" and e in (one.id, two.id)]
+        rows, _ = reports.deliveries(a.customer_id, "dead", limit=100)
+        assert [r.id for r in rows] == dead_mine
+        # Another customer's endpoint is not found in this scope.
+        assert reports.deliveries(a.customer_id, endpoint_id=three.id,
+                                  limit=100)[0] == []
