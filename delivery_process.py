@@ -16,8 +16,9 @@ the server; several claim from the outbox as several workers did
 Workers tell them "a delivery is due" with a one-byte datagram on each
 one's Unix socket, sent after the commit (``webhooks.wake``); a wake lost
 to a full buffer or a restart costs at most one poll interval (0.5 s),
-as does a delivery another host queued.  Each touches the heartbeat file
-at every loop, which the workers' ``/readyz`` reads.
+as does a delivery another host queued.  Each touches its heartbeat file
+at every loop (at most once a second); the workers' ``/readyz`` reads the
+oldest of the running ones.
 """
 import logging
 import os
@@ -99,13 +100,49 @@ def directory():
     return os.environ.get(DIRECTORY_ENV) or None
 
 
+def heartbeat_path(path, pid=None):
+    """A delivery process's own heartbeat file: with several, one stuck
+    beside a live one must still show."""
+    return os.path.join(path, "%s-%d" % (HEARTBEAT_NAME, pid or os.getpid()))
+
+
 def heartbeat_age(path):
-    """Seconds since the delivery process last looped (None: never)."""
+    """Seconds since the slowest running delivery process last looped;
+    while none has yet, since the master started (the grace for /readyz);
+    None: never."""
+    now = time.time()
+    ages = []
     try:
-        return max(0.0, time.time() - os.stat(
-            os.path.join(path, HEARTBEAT_NAME)).st_mtime)
+        names = os.listdir(path)
     except OSError:
         return None
+    for name in names:
+        prefix, _, pid = name.partition("-")
+        if prefix != HEARTBEAT_NAME or not pid.isdigit():
+            continue
+        if not _running(int(pid)):
+            continue  # a replaced process's file: its successor has its own
+        try:
+            ages.append(now - os.stat(os.path.join(path, name)).st_mtime)
+        except OSError:
+            continue
+    if not ages:
+        try:
+            ages.append(now - os.stat(
+                os.path.join(path, HEARTBEAT_NAME)).st_mtime)
+        except OSError:
+            return None
+    return max(0.0, max(ages))
+
+
+def _running(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 class Waker:
@@ -266,7 +303,7 @@ class DeliveryApp(DirtyApp):
             schedule=settings.WEBHOOK_RETRY_SCHEDULE,
             allow_private=settings.WEBHOOK_ALLOW_PRIVATE,
             housekeeping=make_housekeeping(settings),
-            heartbeat=os.path.join(path, HEARTBEAT_NAME) if path else None)
+            heartbeat=heartbeat_path(path) if path else None)
         self.listener = None
         if path:
             try:

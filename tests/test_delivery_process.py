@@ -380,3 +380,33 @@ def test_gunicorn_settings_follow_the_configuration(monkeypatch):
         import shutil
         shutil.rmtree(os.environ.pop(delivery_process.DIRECTORY_ENV),
                       ignore_errors=True)
+
+
+def test_readiness_sees_the_slowest_running_delivery_process(tmp_path):
+    """With two delivery processes, one stuck beside a live one shows;
+    a dead one's file (gunicorn started a successor) does not count;
+    before any has looped, the master's start is the grace."""
+    import subprocess
+    now = time.time()
+    grace = tmp_path / delivery_process.HEARTBEAT_NAME
+    grace.write_text("")
+    os.utime(grace, (now - 3, now - 3))
+    assert 2.5 < delivery_process.heartbeat_age(str(tmp_path)) < 10
+    live = subprocess.Popen(["sleep", "60"])
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    try:
+        mine = delivery_process.heartbeat_path(str(tmp_path))
+        open(mine, "w").close()
+        assert delivery_process.heartbeat_age(str(tmp_path)) < 2
+        stuck = delivery_process.heartbeat_path(str(tmp_path), live.pid)
+        open(stuck, "w").close()
+        os.utime(stuck, (now - 100, now - 100))
+        assert delivery_process.heartbeat_age(str(tmp_path)) > 99
+        gone = delivery_process.heartbeat_path(str(tmp_path), dead.pid)
+        os.rename(stuck, gone)
+        assert delivery_process.heartbeat_age(str(tmp_path)) < 2
+    finally:
+        live.kill()
+        live.wait()
+    assert delivery_process.heartbeat_age(str(tmp_path / "none")) is None
