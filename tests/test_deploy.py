@@ -88,14 +88,15 @@ def site_for_test(upstream_port, http_port, https_port, cert, key):
 
 
 class Nginx:
-    def __init__(self, prefix, upstream_port):
+    def __init__(self, prefix, upstream_port, edit=None):
         self.prefix = str(prefix)
         self.http_port = free_port()
         self.https_port = free_port()
         cert, key = make_certificate(self.prefix)
+        site = site_for_test(upstream_port, self.http_port,
+                             self.https_port, cert, key)
         with open(os.path.join(self.prefix, "gateway.conf"), "w") as out:
-            out.write(site_for_test(upstream_port, self.http_port,
-                                    self.https_port, cert, key))
+            out.write(edit(site) if edit else site)
         temp = "".join("%s_temp_path %s/%s;\n" % (kind, self.prefix, kind)
                        for kind in ("client_body", "proxy", "fastcgi",
                                     "uwsgi", "scgi"))
@@ -300,6 +301,51 @@ def test_nginx_passes_the_intake_limit_and_answers_its_errors_in_json(
     assert down.headers["Content-Type"] == "application/json"
     assert down.json()["error"] == "unavailable"
     assert down.headers["Retry-After"] == "5"
+
+
+@needs_nginx
+def test_nginx_timeout_is_json_saying_the_outcome_is_unknown(tmp_path):
+    """A gateway that takes the request and does not answer in time (a
+    send waiting on a hung Evolution): nginx's 504 is the contract's
+    JSON, telling the client to retry with the same Idempotency-Key."""
+    if NGINX is None:
+        pytest.fail("nginx is required in CI: install Debian's nginx")
+    hung = socket.socket()
+    hung.bind(("127.0.0.1", 0))
+    hung.listen(8)
+    held = []
+
+    def hold():  # accept and read, never answer
+        while True:
+            try:
+                conn, _ = hung.accept()
+            except OSError:
+                return
+            held.append(conn)
+    threading.Thread(target=hold, daemon=True).start()
+    prefix = tmp_path / "nginx"
+    prefix.mkdir()
+    nginx = Nginx(prefix, hung.getsockname()[1], edit=lambda site: (
+        substitute(site, r"proxy_read_timeout \d+s;",
+                   "proxy_read_timeout 1s;")))
+    try:
+        answer = https_session().post(
+            nginx.url + "/api/send-message", json=send_body(),
+            headers={"Authorization": "Bearer wag_x",
+                     "Idempotency-Key": "k-1"}, timeout=30)
+        assert answer.status_code == 504
+        assert answer.headers["Content-Type"] == "application/json"
+        assert answer.headers["Retry-After"] == "5"
+        body = answer.json()
+        assert body["success"] is False
+        assert body["error"] == "gateway_timeout"
+        assert body["details"] == {"outcome": "unknown"}
+        assert "Idempotency-Key" in body["message"]
+    finally:
+        nginx.stop()
+        hung.close()
+        for conn in held:
+            conn.close()
 
 
 def test_systemd_unit_runs_the_shared_gunicorn_settings():
