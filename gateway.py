@@ -39,6 +39,7 @@ import webhooks
 import whatsapp_numbers
 from config import load_settings
 from errors import ApiError
+from errors import read_body_within
 from evolution_client import EvolutionClient
 from schema import load_or_raise
 from schema import parse_json
@@ -259,11 +260,13 @@ def register_hooks(app):
     def _database_busy(exc):
         # The database is locked past its busy timeout (or unreachable):
         # retryable, and nothing was sent (a send's outcome is written
-        # with its own retries once Evolution has it).
+        # with its own retries once Evolution has it).  503 says "retry";
+        # the code stays one of the contract's (a client may hold the
+        # error codes as a closed set).
         log.warning("database unavailable on %s %s (%s)", request.method,
                     request.path, type(exc).__name__)
         return error_response(ApiError(
-            503, "unavailable", "The database is busy; retry shortly.",
+            503, "internal_error", "The database is busy; retry shortly.",
             headers={"Retry-After": "5"}))
 
     @app.errorhandler(Exception)
@@ -346,7 +349,8 @@ def read_json_body():
     if not request.is_json:
         raise ApiError(415, "unsupported_media_type",
                        "This endpoint requires application/json.")
-    return parse_json(request.get_data(cache=True))
+    return parse_json(read_body_within(
+        MAX_BODY_BYTES, "The request body is larger than 1 MiB."))
 
 
 def run_send(customer, data, dry_run=False):

@@ -43,6 +43,7 @@ import observability
 import store
 import threecx_chat
 from errors import ApiError
+from errors import read_body_within
 from store import ConversationWindow
 from store import Instance
 from store import Suppression
@@ -79,9 +80,9 @@ GONE_STATES = {"instance.logged_out": "close",
 @bp.post("/webhooks/evolution/<ref>//<path:suffix>", merge_slashes=False)
 def receive_evolution_webhook(ref, suffix=None):
     """Take one Evolution webhook for instance ``ref`` (id or name)."""
-    request.max_content_length = MAX_INTAKE_BYTES
     instance = authenticate_instance(ref)
-    raw = request.get_data(cache=False)
+    raw = read_body_within(MAX_INTAKE_BYTES,
+                           "The webhook body is larger than 8 MiB.")
     summary = accept_evolution_event(
         instance, raw, current_app.extensions["gateway"]["sender"])
     # A handful of possible answers, each encoded once (Evolution sends

@@ -164,10 +164,11 @@ class GuardedSender:
         except Exception as exc:
             # The throttle store failed: nothing was sent, so the row
             # must not wait for housekeeping to call it "unknown", and
-            # the client hears a retryable 503, never a stored 500.
+            # the client hears a retryable 503, never a stored 500 (the
+            # code is the contract's: its error codes are a closed set).
             log.warning("send log=%s instance=%s: throttle store failed "
                         "(%s)", row.id, instance.id, type(exc).__name__)
-            error = ApiError(503, "unavailable", "The rate-limit store is "
+            error = ApiError(503, "internal_error", "The rate-limit store is "
                              "unavailable; nothing was sent. Retry shortly.",
                              {"outcome": "failed"}, {"Retry-After": "5"})
             self._finish_refused(row, customer, now, error)

@@ -25,6 +25,7 @@ from conftest import ROOT
 from conftest import create_account
 from conftest import free_port
 from conftest import send_body
+from contract import validate_api_error
 
 SITE = os.path.join(ROOT, "deploy", "nginx", "gateway.conf")
 UNIT = os.path.join(ROOT, "deploy", "systemd", "gateway.service")
@@ -299,7 +300,9 @@ def test_nginx_passes_the_intake_limit_and_answers_its_errors_in_json(
     down = session.get(nginx.url + "/healthz", timeout=10)
     assert down.status_code == 502
     assert down.headers["Content-Type"] == "application/json"
-    assert down.json()["error"] == "unavailable"
+    assert down.json()["error"] == "gateway_send_failed"
+    assert down.json()["details"] == {"outcome": "failed"}
+    validate_api_error(down.json())
     assert down.headers["Retry-After"] == "5"
 
 
@@ -338,7 +341,8 @@ def test_nginx_timeout_is_json_saying_the_outcome_is_unknown(tmp_path):
         assert answer.headers["Retry-After"] == "5"
         body = answer.json()
         assert body["success"] is False
-        assert body["error"] == "gateway_timeout"
+        assert body["error"] == "gateway_send_failed"
+        validate_api_error(body)
         assert body["details"] == {"outcome": "unknown"}
         assert "Idempotency-Key" in body["message"]
     finally:

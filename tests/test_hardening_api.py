@@ -10,6 +10,7 @@ import store
 from conftest import create_account
 from conftest import free_port
 from conftest import send_body
+from contract import validate_api_error
 
 URL = "/api/send-message"
 
@@ -70,7 +71,9 @@ def test_failing_throttle_store_is_a_503_and_nothing_is_stored(
     headers = {"Idempotency-Key": "store-down"}
     response = post(client, account, headers)
     assert response.status_code == 503
-    assert response.get_json()["error"] == "unavailable"
+    # One of the contract's codes (a closed set), with Retry-After.
+    assert response.get_json()["error"] == "internal_error"
+    validate_api_error(response.get_json())
     assert response.headers["Retry-After"]
     assert not sandbox.state.sent_messages()
     # Before: a 500 was stored under the key and replayed for 24 hours.
@@ -146,7 +149,54 @@ def test_a_database_locked_past_its_timeout_is_a_503_not_a_500(
         other.execute("ROLLBACK")
         other.close()
     assert response.status_code == 503
-    assert response.get_json()["error"] == "unavailable"
+    # One of the contract's codes (a closed set), with Retry-After.
+    assert response.get_json()["error"] == "internal_error"
+    validate_api_error(response.get_json())
     assert response.headers["Retry-After"] == "5"
     assert len(sandbox.state.sent_messages()) == 1
     assert post(client, account).status_code == 200
+
+
+def post_chunked(url, path, body, headers):
+    """POST ``body`` with Transfer-Encoding: chunked (no Content-Length),
+    as a client streaming its body does."""
+    import http.client
+    from urllib.parse import urlparse
+    where = urlparse(url)
+    conn = http.client.HTTPConnection(where.hostname, where.port, timeout=30)
+    try:
+        pieces = (body[i:i + 65536] for i in range(0, len(body), 65536))
+        conn.request("POST", path, body=pieces, headers=dict(
+            headers, **{"Content-Type": "application/json"}),
+            encode_chunked=True)
+        response = conn.getresponse()
+        return response.status, json.loads(response.read())
+    finally:
+        conn.close()
+
+
+def test_a_streamed_body_over_the_limit_is_413_not_cut(serve_gateway,
+                                                       sandbox):
+    """A chunked body carries no Content-Length: werkzeug stopped at the
+    limit without an error, so a valid 2 MB send was answered "invalid
+    JSON" and an intake body over 8 MiB was taken as a short one."""
+    server = serve_gateway(workers=1)
+    account = create_account()
+    small = json.dumps(send_body()).encode()
+    status, body = post_chunked(server.url, "/api/send-message", small,
+                                account.headers)
+    assert status == 200, body
+    large = json.dumps(send_body(message="x" * 2_000_000)).encode()
+    status, body = post_chunked(server.url, "/api/send-message", large,
+                                account.headers)
+    assert status == 413 and body["error"] == "payload_too_large", body
+    validate_api_error(body)
+    with store.db.connection_context():
+        secret = store.Instance.get().webhook_secret
+    huge = (b'{"event":"messages.upsert","instance":"evo-support","data":"'
+            + b"a" * (9 * 1024 * 1024) + b'"}')
+    status, body = post_chunked(
+        server.url, "/webhooks/evolution/support-line", huge,
+        {"X-Gateway-Secret": secret})
+    assert status == 413 and body["error"] == "payload_too_large", body
+    assert len(sandbox.state.sent_messages()) == 1
