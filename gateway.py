@@ -81,7 +81,11 @@ def create_app(config=None):
     settings = load_settings(overrides=config)
     logging.getLogger().setLevel(settings.LOG_LEVEL)
     app = Flask(__name__)
-    app.config.update(MAX_CONTENT_LENGTH=MAX_BODY_BYTES)
+    # No automatic OPTIONS (an empty text/html 200): a server-to-server
+    # API has no CORS preflight to answer, and every answer is JSON, so
+    # OPTIONS is a 405 like any other method a route does not take.
+    app.config.update(MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
+                      PROVIDE_AUTOMATIC_OPTIONS=False)
     app.json.sort_keys = False
     db_path = store.init_db(settings.DATABASE_URL,
                             pool_size=settings.DATABASE_POOL_SIZE,
@@ -244,7 +248,10 @@ def register_hooks(app):
     def _http_error(exc):
         code, message = _HTTP_CODES.get(exc.code, ("http_error",
                                                    exc.description))
-        return error_response(ApiError(exc.code, code, message))
+        # A 405 says which methods the route takes (RFC 9110).
+        allow = {k: v for k, v in exc.get_headers() if k == "Allow"}
+        return error_response(ApiError(exc.code, code, message,
+                                       headers=allow))
 
     @app.errorhandler(DataError)
     def _unstorable(exc):

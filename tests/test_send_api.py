@@ -256,11 +256,17 @@ def test_unexpected_error_is_500_without_traceback(app, client, account):
     ("GET", "/nowhere", 404, "not_found"),
     ("GET", URL, 405, "method_not_allowed"),
     ("DELETE", URL, 405, "method_not_allowed"),
+    # Not Flask's automatic (empty text/html) answer.
+    ("OPTIONS", URL, 405, "method_not_allowed"),
+    ("OPTIONS", "/integrations/3cx/webhook/1", 405, "method_not_allowed"),
+    ("OPTIONS", "/webhooks/evolution/line", 405, "method_not_allowed"),
 ])
 def test_unknown_routes_and_methods_answer_json(client, method, path,
                                                  status, code):
     response = client.open(path, method=method)
     assert response.status_code == status
+    if status == 405:
+        assert "POST" in response.headers["Allow"]
     assert response.mimetype == "application/json"
     assert response.get_json()["error"] == code
 
