@@ -29,6 +29,7 @@ import hmac
 import json
 import logging
 import re
+import time
 import warnings
 
 import jwt
@@ -68,6 +69,12 @@ CONNECTION_STATES = {"instance.connected": "open",
 RECEIPT_EVENTS = ("message.delivered", "message.read",
                   "message.status_updated")
 JWT_LEEWAY = 120  # seconds of clock skew allowed on iat / exp
+# Evolution signs a webhook's JWT once, before its retries (exp = iat +
+# 600), and retries for up to ~20 minutes plus a 30 s timeout per
+# attempt (reference section 6): a token is taken while its iat is this
+# recent, whatever its exp says, or the last attempts of an event that
+# failed at first would all be refused (a 401 Evolution never retries).
+JWT_MAX_AGE = 30 * 60
 GONE_STATES = {"instance.logged_out": "close",
                "instance.removed": "not_found"}
 
@@ -116,18 +123,32 @@ def authenticate_instance(ref):
     scheme, _, token = request.headers.get("Authorization", "").partition(
         " ")
     if scheme.lower() == "bearer" and token:
-        try:
-            with warnings.catch_warnings():
-                # Short keys draw PyJWT's InsecureKeyLengthWarning; the
-                # key length is Evolution's operator's choice, not ours.
-                warnings.simplefilter("ignore")
-                jwt.decode(token.strip(), instance.webhook_secret,
-                           algorithms=["HS256"], leeway=JWT_LEEWAY,
-                           options={"require": ["exp", "iat"]})
+        if valid_jwt(token.strip(), instance.webhook_secret):
             return instance
-        except jwt.PyJWTError:
-            pass
     raise unauthorized()
+
+
+def valid_jwt(token, key, now=None):
+    """Evolution's webhook JWT: HS256 under the instance's secret, its
+    ``iat`` not in the future and at most ``JWT_MAX_AGE`` old (both with
+    ``JWT_LEEWAY`` of clock skew), ``exp`` present and after ``iat``."""
+    try:
+        with warnings.catch_warnings():
+            # Short keys draw PyJWT's InsecureKeyLengthWarning; the key
+            # length is Evolution's operator's choice, not ours.
+            warnings.simplefilter("ignore")
+            claims = jwt.decode(token, key, algorithms=["HS256"],
+                                leeway=JWT_LEEWAY,
+                                options={"require": ["exp", "iat"],
+                                         "verify_exp": False})
+    except jwt.PyJWTError:
+        return False
+    issued, expires = claims["iat"], claims["exp"]
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool)
+               for v in (issued, expires)) or expires < issued:
+        return False
+    now = time.time() if now is None else now
+    return now - issued <= JWT_MAX_AGE + JWT_LEEWAY
 
 
 def accept_evolution_event(instance, raw, sender=None):

@@ -149,9 +149,13 @@ def test_intake_accepts_evolution_jwt(client, hooked):
 
 @pytest.mark.parametrize("key,offsets", [
     ("another-key-of-enough-length-to-be-fine", {}),
-    # Beyond the 120 s of clock-skew leeway (seconds from the test's now).
-    (None, {"exp": -300}),
-    (None, {"iat": 300}),
+    # Signed longer ago than Evolution's retries last (30 min + the
+    # 120 s of clock-skew leeway; seconds from the test's now).
+    (None, {"iat": -2000, "exp": -1400}),
+    # From the future, beyond the leeway.
+    (None, {"iat": 300, "exp": 900}),
+    # Expiring before it was issued.
+    (None, {"exp": -10}),
 ])
 def test_intake_refuses_bad_or_expired_jwt(client, hooked, key, offsets):
     claims = {name: int(time.time()) + delta
@@ -160,6 +164,19 @@ def test_intake_refuses_bad_or_expired_jwt(client, hooked, key, offsets):
     response = post_intake(client, inbound("hi"),
                            {"Authorization": "Bearer " + token})
     assert response.status_code == 401
+
+
+@pytest.mark.parametrize("age", [615, 915, 1215, 1700])
+def test_intake_takes_a_jwt_reused_by_evolution_retries(client, hooked,
+                                                        age):
+    """Evolution signs once, before its ~20 minutes of retries (exp =
+    iat + 600): the 9th and 10th attempts carry an expired token, and a
+    401 would end them (Evolution never retries one)."""
+    issued = int(time.time()) - age
+    token = make_jwt(instance_secret(), iat=issued, exp=issued + 600)
+    response = post_intake(client, inbound("hi %d" % age),
+                           {"Authorization": "Bearer " + token})
+    assert response.status_code == 200
 
 
 def test_by_events_suffix_is_accepted(client, hooked):
