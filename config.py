@@ -236,6 +236,11 @@ SETTINGS = (
             "Days message texts stay in the log; older texts are blanked, "
             "the rows kept (0 keeps them). `authentication` texts are never "
             "stored."),
+    Setting("INTAKE_MAX_BYTES", _parse_positive_int, str(136 * 1024 * 1024),
+            "Largest Evolution webhook body taken, in bytes (Evolution's own "
+            "limit, 136 MB: with base64 media on, a message carries its "
+            "file). The media itself is never stored. Keep nginx's "
+            "`client_max_body_size` above it."),
     Setting("METRICS_TOKEN", _parse_text, "",
             "Bearer token `/metrics` requires. Unset: open (keep it "
             "internal, as `deploy/nginx/gateway.conf` does)."),

@@ -62,7 +62,8 @@ log = logging.getLogger(__name__)
 bp = Blueprint("intake", __name__)
 
 SECRET_HEADER = "X-Gateway-Secret"
-MAX_INTAKE_BYTES = 8 * 1024 * 1024
+# A body this large is scanned for base64 media before it is stored.
+MEDIA_SCAN_BYTES = 64 * 1024
 CONNECTION_STATES = {"instance.connected": "open",
                      "instance.disconnected": "close",
                      "instance.connection_updated": "connecting"}
@@ -88,8 +89,11 @@ GONE_STATES = {"instance.logged_out": "close",
 def receive_evolution_webhook(ref, suffix=None):
     """Take one Evolution webhook for instance ``ref`` (id or name)."""
     instance = authenticate_instance(ref)
-    raw = read_body_within(MAX_INTAKE_BYTES,
-                           "The webhook body is larger than 8 MiB.")
+    limit = current_app.extensions["gateway"]["settings"].INTAKE_MAX_BYTES
+    # Evolution retries a 413 and then drops the event: the limit is
+    # Evolution's own (GATEWAY_INTAKE_MAX_BYTES), not a smaller one.
+    raw = read_body_within(limit, "The webhook body is larger than %d "
+                           "bytes (GATEWAY_INTAKE_MAX_BYTES)." % limit)
     summary = accept_evolution_event(
         instance, raw, current_app.extensions["gateway"]["sender"])
     # A handful of possible answers, each encoded once (Evolution sends
@@ -197,11 +201,24 @@ def redact_apikey(text):
     return _APIKEY.sub(r'\1"[redacted]"', text)
 
 
+_BASE64 = re.compile(r'("base64"\s*:\s*)"((?:[^"\\]|\\.)*)"')
+
+
+def omit_media(text):
+    """``text`` with every ``"base64"`` member's value (a media file,
+    when Evolution's base64 option is on) replaced by its length."""
+    return _BASE64.sub(
+        lambda m: '%s"[omitted: %d characters]"' % (m.group(1),
+                                                    len(m.group(2))), text)
+
+
 def stored_body(raw):
     """The raw body as text any database keeps (PostgreSQL has no NUL),
-    without Evolution's API key."""
-    return redact_apikey(
+    without Evolution's API key, and without the media bytes a body
+    with base64 on carries (up to Evolution's 136 MB)."""
+    text = redact_apikey(
         raw.decode("utf-8", "replace").replace("\x00", "\ufffd"))
+    return omit_media(text) if len(raw) > MEDIA_SCAN_BYTES else text
 
 
 def process_envelope(instance, envelope):

@@ -268,7 +268,7 @@ def test_nginx_passes_the_intake_limit_and_answers_its_errors_in_json(
     with context.wrap_socket(sock) as tls:
         tls.sendall(b"POST /webhooks/evolution/x HTTP/1.1\r\nHost: gw\r\n"
                     b"Content-Type: application/json\r\n"
-                    b"Content-Length: 20000000\r\n\r\n")
+                    b"Content-Length: 200000000\r\n\r\n")
         answer = b""
         while b"}\n" not in answer:
             chunk = tls.recv(65536)

@@ -180,7 +180,7 @@ def test_a_streamed_body_over_the_limit_is_413_not_cut(serve_gateway,
     """A chunked body carries no Content-Length: werkzeug stopped at the
     limit without an error, so a valid 2 MB send was answered "invalid
     JSON" and an intake body over 8 MiB was taken as a short one."""
-    server = serve_gateway(workers=1)
+    server = serve_gateway(workers=1, INTAKE_MAX_BYTES=8 * 1024 * 1024)
     account = create_account()
     small = json.dumps(send_body()).encode()
     status, body = post_chunked(server.url, "/api/send-message", small,
