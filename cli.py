@@ -245,10 +245,9 @@ def _endpoint_dict(endpoint):
             "enabled": endpoint.enabled,
             "disabled_reason": endpoint.disabled_reason}
     if endpoint.kind != "customer":
-        # A 3CX webhook (gateway 3cx messaging): its path token is 3CX's
-        # only credential, so it is shown masked.
+        # A 3CX webhook (gateway 3cx messaging): the URL is masked.
         body.update(kind=endpoint.kind,
-                    url=threecx_chat_setup.mask_url(endpoint.url))
+                    url=threecx_chat_setup.shown_url(endpoint))
     return body
 
 

@@ -28,6 +28,7 @@ import console_actions as actions
 import console_auth as auth
 import reports
 import store
+import threecx_chat_setup
 import threecx_rules
 from console_actions import ActionError
 from store import ApiKey
@@ -75,6 +76,7 @@ def init_app(app):
     csrf.init_app(app)
     app.register_blueprint(bp)
     app.jinja_env.filters["when"] = format_time
+    app.jinja_env.filters["shown_url"] = threecx_chat_setup.shown_url
 
     @app.after_request
     def _console_headers(response):

@@ -18,6 +18,7 @@ import content_policy
 import reports
 import store
 import threecx
+import threecx_chat_setup
 import threecx_rules
 import webhooks
 from console import bp
@@ -199,6 +200,13 @@ def webhooks_create():
 def webhook_action(endpoint_id, action):
     endpoint = get_or_404(WebhookEndpoint, endpoint_id,
                           WebhookEndpoint.customer)
+    if endpoint.kind != "customer" and action in ("rotate", "test"):
+        # A customer's test event would reach 3CX as a chat it cannot
+        # read, and 3CX ignores the signing secret: gateway 3cx messaging
+        # --send-test and --rotate-key are the 3CX ways.
+        return page("error.html", title="Not for a 3CX webhook",
+                    message="Use gateway 3cx messaging --send-test or "
+                    "--rotate-key for a 3CX chat webhook."), 400
     if action == "rotate":
         return shown_once("New secret for endpoint %d" % endpoint.id,
                           actions.rotate_webhook_secret(endpoint.id),
@@ -301,6 +309,7 @@ def threecx_detail(integration_id):
             flash_error(exc)
             status = 400
     return page("threecx_detail.html", row=row,
+                chat=threecx_chat_setup.summarize(row),
                 templates=threecx.load_templates(row),
                 events=reports.threecx_events(row.id)), status
 

@@ -58,6 +58,7 @@ from policy import to_e164
 from schema import parse_json
 from schema.fields import has_visible_character
 from store import Customer
+from store import WebhookEndpoint
 from store import db
 from store import utcnow
 from threecx import ThreeCxEvent
@@ -389,15 +390,30 @@ SQL_ANY_CHAT = ("SELECT 1 FROM threecxintegration WHERE instance_id = ? "
 
 
 def find_chat_integrations(instance_id):
-    """Enabled integrations on the instance with a 3CX webhook set."""
+    """Enabled integrations on the instance with a live 3CX webhook."""
     if store.execute(SQL_ANY_CHAT, instance_id).fetchone() is None:
         return []
-    return list(ThreeCxIntegration.select(ThreeCxIntegration, Customer)
-                .join(Customer)
-                .where((ThreeCxIntegration.instance == instance_id)
-                       & ThreeCxIntegration.enabled
-                       & ThreeCxIntegration.messaging_endpoint_id.is_null(
-                           False)))
+    rows = (ThreeCxIntegration.select(
+        ThreeCxIntegration, Customer, WebhookEndpoint.enabled,
+        WebhookEndpoint.disabled_reason)
+        .join(Customer).switch(ThreeCxIntegration)
+        .join(WebhookEndpoint, on=(ThreeCxIntegration.messaging_endpoint_id
+                                   == WebhookEndpoint.id))
+        .where((ThreeCxIntegration.instance == instance_id)
+               & ThreeCxIntegration.enabled))
+    live = []
+    for row in rows:
+        if row.webhookendpoint.enabled:
+            live.append(row)
+        else:
+            # Queued into a disabled endpoint it would only die there,
+            # while looking forwarded: said once per event instead.
+            log.warning("3cx integration=%s webhook endpoint=%s disabled "
+                        "(%s): nothing goes to 3CX until gateway 3cx "
+                        "messaging --webhook-url sets it again",
+                        row.id, row.messaging_endpoint_id,
+                        row.webhookendpoint.disabled_reason or "no reason")
+    return live
 
 
 def forward_inbound(instance, event, integrations, owner_jid):

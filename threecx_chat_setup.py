@@ -159,12 +159,31 @@ def mask_url(url):
     return "%s://%s%s" % (parsed.scheme, parsed.netloc, path)
 
 
+def shown_url(endpoint):
+    """An endpoint's URL as the CLI and the console show it: a 3CX
+    webhook's path token is 3CX's only credential, so it is masked."""
+    if endpoint.kind == "customer":
+        return endpoint.url
+    return mask_url(endpoint.url)
+
+
+def find_webhook_problem(endpoint):
+    """Why nothing reaches 3CX (its endpoint is disabled), else None."""
+    if endpoint is None or endpoint.enabled:
+        return None
+    return "webhook endpoint disabled: %s" % (
+        endpoint.disabled_reason or "no reason given")
+
+
 def summarize(integration):
-    """Two-way chat in ``gateway 3cx list``: on or off, and how."""
+    """Two-way chat in ``gateway 3cx list`` and the console: on or off,
+    and how."""
     if not integration.messaging_key_hash:
         return {"enabled": False}
     return {"enabled": True, "provider_path": PATH % integration.id,
             "webhook_endpoint_id": integration.messaging_endpoint_id,
+            "webhook_problem": find_webhook_problem(
+                find_endpoint(integration)),
             "number": integration.messaging_number,
             "inbound": integration.messaging_inbound,
             "status_events": integration.messaging_status_events}
@@ -181,6 +200,11 @@ def describe(integration, base_url):
     if endpoint is None:
         notes.append("No --webhook-url yet: copy the Webhook URL from the "
                      "3CX SMS tab, then run this again with it.")
+    problem = find_webhook_problem(endpoint)
+    if problem:
+        notes.append("The %s, so inbound messages are not forwarded: copy "
+                     "the Webhook URL from the 3CX SMS tab again and run "
+                     "this with --webhook-url." % problem)
     if not integration.customer.has_module("3cx"):
         notes.append("The customer has no 3cx module: every request is "
                      "refused until it is added.")
@@ -190,6 +214,7 @@ def describe(integration, base_url):
         "number": integration.messaging_number,
         "webhook_url": mask_url(endpoint.url) if endpoint else None,
         "webhook_endpoint_id": endpoint.id if endpoint else None,
+        "webhook_problem": problem,
         "private_network": bool(endpoint and endpoint.allow_private),
         "inbound": integration.messaging_inbound,
         "outbound": integration.outbound_enabled,

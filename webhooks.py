@@ -828,9 +828,22 @@ class Dispatcher:
                 WebhookEndpoint.id == Delivery.select(Delivery.endpoint)
                 .where(Delivery.id == delivery.id)).execute()
             self._finish(delivery, "dead", status, "410 Gone")
+        elif kind == "3cx" and is_final_refusal(status):
+            self._refuse(delivery, endpoint.id, status)
         else:
             self._retry(delivery, status, error or "HTTP %s" % status,
                         retry_after, endpoint.id)
+
+    def _refuse(self, delivery, endpoint_id, status):
+        """3CX said no for good (a wrong or rotated Webhook URL): dead
+        now, replayable once fixed, instead of 40 hours of retries."""
+        error = ("3CX refused with HTTP %d: check the Webhook URL / key"
+                 % status)
+        # Ids only: the URL's path token is 3CX's only credential.
+        log.warning("delivery=%s endpoint=%s dead, not retried: %s",
+                    delivery.id, endpoint_id, error)
+        observability.count_delivery("dead")
+        self._finish(delivery, "dead", status, error)
 
     def _pull_forward(self, endpoint_id):
         """A PBX answers again: its chat backlog goes now, not each
@@ -879,6 +892,13 @@ class Dispatcher:
             "WHERE id = ? AND status = 'delivering' AND attempts = ?",
             (status, code, error, str(utcnow()) if status == "delivered"
              else None, delivery.id, delivery.attempts))
+
+
+def is_final_refusal(status):
+    """A 3CX answer not worth retrying (3cx-sms-provider.md 3.1): a 4xx
+    other than 408 and 429; network errors and 5xx are retried."""
+    return status is not None and 400 <= status < 500 and status not in (
+        408, 429)
 
 
 def delivery_result(status, error):

@@ -29,15 +29,22 @@ class Phone(StrictString):
     ninth digit, a Mexican one without the ``1`` after 52, whichever form
     was given, so suppressions, windows, throttles and events all key on
     one identity and the send path needs no extra work.
+
+    Also a LID JID (``214567890123456@lid``), as ``message.received``
+    gives it for a contact WhatsApp shows by its privacy id only: the
+    reply goes to that JID (or to its phone, once learned).
     """
 
     def _deserialize(self, value, attr, data, **kwargs):
         value = super()._deserialize(value, attr, data, **kwargs)
+        lid = identity.lid_of(value)
+        if lid is not None:
+            return lid
         phone = to_e164(identity.canonical_phone(value) or value)
         if phone is None:
             raise ValidationError(
                 "Not a valid international phone number (E.164, e.g. "
-                "+966501234567).")
+                "+966501234567) nor a LID JID (214567890123456@lid).")
         return phone
 
 

@@ -132,6 +132,43 @@ def test_lid_learned_from_a_send_text_answer(client, hooked, sandbox,
         "+5511987654321"
 
 
+def test_a_lid_only_contact_can_be_answered(client, hooked, sandbox,
+                                            receiver):
+    """``message.received`` gives a LID-only contact's ``from`` as its
+    LID JID: a reply to that JID goes to it whole (bare digits would be
+    taken for a phone number), under the same guards."""
+    post(client, upsert("Where is my order?", {"remoteJid": LID}, "3A21"))
+    receiver.wait_for(lambda r: r.events("message.received"))
+    [received] = receiver.events("message.received")
+    assert received["from"] == LID
+    answer = send(client, hooked, received["from"])
+    assert answer.status_code == 200, answer.get_json()
+    [sent] = sandbox.state.sent_messages()
+    assert sent["jid"] == LID
+    receiver.wait_for(lambda r: r.events("message.sent"))
+    assert receiver.events("message.sent")[0]["to"] == LID
+    # Its STOP suppresses replies to the LID.
+    post(client, upsert("STOP", {"remoteJid": LID}, "3A22"))
+    refused = send(client, hooked, LID)
+    assert refused.status_code == 403
+    assert refused.get_json()["error"] == "recipient_suppressed"
+    # Bare digits are no LID: refused as a phone number would be.
+    assert send(client, hooked, "abc@lid").status_code == 422
+
+
+def test_a_reply_to_a_lid_goes_to_its_phone_once_learned(client, hooked,
+                                                         sandbox):
+    post(client, upsert("Hi", {"remoteJid": LID, "addressingMode": "lid",
+                               "remoteJidAlt": "553187654321@s.whatsapp.net"},
+                        "3A23"))
+    assert send(client, hooked, LID).status_code == 200
+    [sent] = sandbox.state.sent_messages()
+    assert sent["jid"] == "553187654321@s.whatsapp.net"
+    with store.db.connection_context():
+        assert store.MessageLog.select().order_by(
+            store.MessageLog.id.desc()).get().phone == "+5531987654321"
+
+
 # --- windows from the message's own time ----------------------------------
 
 def test_late_message_opens_no_fresh_window(client, hooked):

@@ -674,7 +674,8 @@ def test_messaging_key_is_shown_once_and_stored_hashed(
     assert integration["messaging"] == {
         "enabled": True, "provider_path": "/integrations/3cx/messaging/%d"
         % chat.id, "webhook_endpoint_id": chat.endpoint_id,
-        "number": TRUNK, "inbound": True, "status_events": False}
+        "webhook_problem": None, "number": TRUNK, "inbound": True,
+        "status_events": False}
     assert chat.key not in json.dumps(integration)
     [endpoint] = run_cli("webhooks", "list")
     assert endpoint["kind"] == "3cx" and pbx.token not in endpoint["url"]
