@@ -590,12 +590,25 @@ def create_sandbox_app(state=None, config=None):
         key = request.headers.get("apikey")
         with state.lock:
             records = [state.get_instance(n) for n in state.instances]
+        # An empty query value filters nothing (`instanceName || undefined`).
+        wanted = request.args.get("instanceName") or None
+        wanted_id = request.args.get("instanceId") or None
         if key != state.api_key:
-            records = [r for r in records if r["token"] == key]
+            # An instance token: one findMany({token, name, id}); no match,
+            # even for an instance that exists under another token, is
+            # 401, never 404 (instance.controller.ts fetchInstances).
+            records = [r for r in records if r["token"] == key
+                       and wanted in (None, r["name"])
+                       and wanted_id in (None, r["id"])]
             if not records:
                 raise EvolutionError(401, "Unauthorized")
-        wanted = request.args.get("instanceName")
-        if wanted is not None:
+        elif wanted_id is not None:
+            # monitor.service.ts instanceInfoById
+            records = [r for r in records if r["id"] == wanted_id]
+            if not records:
+                raise EvolutionError(
+                    404, [f'Instance "{wanted_id}" not found'])
+        elif wanted is not None:
             records = [r for r in records if r["name"] == wanted]
             if not records:
                 raise EvolutionError(

@@ -264,6 +264,32 @@ def test_instance_routes(server, http, state):
     assert again.status_code == 403
 
 
+def test_fetch_instances_with_a_token_is_401_for_another_instance(
+        server, http, state):
+    # fetchInstances with an instance token runs one findMany({token,
+    # name}); no row is 401, even when the named instance exists.
+    state.add_instance("other-02", token="OTHER-TOKEN")
+    url = server + "/instance/fetchInstances"
+    other = http.get(url + "?instanceName=other-02",
+                     headers={"apikey": TOKEN})
+    assert other.status_code == 401
+    assert other.json() == {"status": 401, "error": "Unauthorized",
+                            "response": {"message": "Unauthorized"}}
+    missing = http.get(url + "?instanceName=nope", headers={"apikey": TOKEN})
+    assert missing.status_code == 401
+    own = http.get(url + "?instanceName=" + NAME, headers={"apikey": TOKEN})
+    assert [r["name"] for r in own.json()] == [NAME]
+    # An empty value filters nothing (`instanceName || undefined`).
+    assert [r["name"] for r in http.get(
+        url + "?instanceName=", headers={"apikey": TOKEN}).json()] == [NAME]
+    # The global key still answers 404 for an unknown name.
+    unknown = http.get(url + "?instanceName=nope",
+                       headers={"apikey": GLOBAL_KEY})
+    assert unknown.status_code == 404
+    assert unknown.json()["response"]["message"] == [
+        'Instance "nope" not found']
+
+
 # ----------------------------------------------------------- webhooks
 
 def set_hook(http, base, url, **extra):
