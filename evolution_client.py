@@ -217,7 +217,9 @@ class EvolutionClient:
                                + quote(name, safe=""), token)
 
     def restart(self, name, token=""):
-        """``POST /instance/restart/{name}``."""
+        """``POST /instance/restart/{name}``: Evolution's answer as is
+        (connectionState's body when it was open, the current qrCode
+        ``{pairingCode, code, base64, count}`` when it was connecting)."""
         payload = self._lifecycle("POST", "/instance/restart/"
                                   + quote(name, safe=""), token)
         if isinstance(payload, dict) and payload.get("error") is True:

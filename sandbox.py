@@ -676,16 +676,26 @@ def create_sandbox_app(state=None, config=None):
             # restartInstance catches its own BadRequestException (a
             # plain object) and answers 200 with its toString().
             return make_json({"error": True, "message": "[object Object]"})
-        if record["state"] == "open":
-            # The socket is dropped and reopened: a transient close is
-            # not reported, only connecting then open (5.5).
+        # restartInstance ends the socket, then answers connectToWhatsapp,
+        # which reads the state before the close is processed: `open`
+        # answers connectionState, `connecting` the current qrCode
+        # (instance.controller.ts restartInstance, connectToWhatsapp).
+        if record["state"] == "connecting":
+            answer = describe_qr(record)
+            # The reconnect: a new socket, `connecting`, and its first QR
+            # (the count goes on; at QRCODE_LIMIT it is refused).
             state.emit(name, "connection.update", {
                 "instance": name, "state": "connecting",
                 "statusReason": 200})
-            state.open_session(name)
-        return make_json({"instance": {
-            "instanceName": name,
-            "state": state.get_instance(name)["state"]}})
+            state.rotate_qr(name)
+            return make_json(answer)
+        # The socket is dropped and reopened: a transient close is not
+        # reported, only connecting then open (5.5).
+        state.emit(name, "connection.update", {
+            "instance": name, "state": "connecting", "statusReason": 200})
+        state.open_session(name)
+        return make_json({"instance": {"instanceName": name,
+                                       "state": "open"}})
 
     @app.delete("/instance/logout/<name>")
     def logout_instance(name):

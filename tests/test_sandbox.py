@@ -746,6 +746,33 @@ def test_logout_restart_delete(server, http, state, receiver):
     assert events_of(records, "instance.delete")[0]["instanceName"] == NAME
 
 
+def test_restart_while_connecting_answers_the_qr(server, http, state,
+                                                 receiver):
+    # restartInstance -> connectToWhatsapp still reads `connecting`, so it
+    # answers the instance's qrCode, not a connectionState body.
+    url, records = receiver
+    token = create(http, server, webhook={
+        "url": url, "events": ["CONNECTION_UPDATE", "QRCODE_UPDATED"]}
+    ).json()["hash"]
+    headers = {"apikey": token}
+    qr = http.get(f"{server}/instance/connect/new-01",
+                  headers=headers).json()
+    restarted = http.post(f"{server}/instance/restart/new-01",
+                          headers=headers)
+    assert restarted.status_code == 200
+    assert restarted.json() == qr
+    assert set(qr) == {"pairingCode", "code", "base64", "count"}
+    # The new socket shows a new QR; the count goes on.
+    again = http.get(f"{server}/instance/connect/new-01",
+                     headers=headers).json()
+    assert again["count"] == 2 and again["code"] != qr["code"]
+    assert state.wait_for_webhooks()
+    assert [u["state"] for u in events_of(records, "connection.update")] \
+        == ["connecting", "connecting"]
+    assert [q["qrcode"]["code"] for q in events_of(
+        records, "qrcode.updated")] == [qr["code"], again["code"]]
+
+
 def test_delete_of_connected_instance_logs_out_first(
         server, http, state, receiver):
     url, records = receiver
