@@ -139,9 +139,11 @@ SETTINGS = (
     Setting("EVOLUTION_API_KEY", _parse_text, "",
             "Evolution global API key (`apikey` header) used when an "
             "instance has no token of its own."),
-    Setting("EVOLUTION_TIMEOUT", _parse_positive_float, "30",
+    Setting("EVOLUTION_TIMEOUT", _parse_positive_float, "60",
             "Read timeout in seconds for Evolution calls (a send blocks "
-            "until WhatsApp took the message)."),
+            "until WhatsApp took the message, with no timeout of "
+            "Evolution's own: a shorter wait turns slow sends into "
+            "`unknown` outcomes)."),
     Setting("EVOLUTION_CONNECT_TIMEOUT", _parse_positive_float, "3.05",
             "Connect timeout in seconds for Evolution calls."),
     Setting("EVOLUTION_LINK_PREVIEW", _parse_bool, "false",
