@@ -5,6 +5,9 @@ point); like every command here they print one JSON object or array.
 """
 import argparse
 import logging
+import sys
+
+import peewee
 
 import cli
 import content_policy
@@ -215,15 +218,17 @@ def cmd_3cx_messaging(args, settings):
     if not base.startswith(("https://", "http://")):
         raise cli.UsageError("--url must start with https:// or http://")
     try:
+        if args.send_test:
+            threecx_chat_setup.check_send_test(
+                row, args.send_test, args.number, args.webhook_url)
         row, key = threecx_chat_setup.configure(
             row, settings, webhook_url=args.webhook_url,
             rotate_key=args.rotate_key, inbound=args.inbound,
             status_events=args.status_events, number=args.number,
             private_network=args.private_network)
-        test = args.send_test and threecx_chat_setup.send_test(row,
-                                                         args.send_test)
     except threecx_chat_setup.ChatError as exc:
         raise cli.UsageError(str(exc)) from None
+    test, failure = send_test(row, args.send_test)
     body = threecx_chat_setup.describe(row, base)
     if test:
         body["test_delivery_id"] = test
@@ -237,3 +242,24 @@ def cmd_3cx_messaging(args, settings):
         body["notes"].append("Set GATEWAY_PUBLIC_URL (or --url) to print "
                              "the real Provider URL.")
     cli._print(body)
+    if failure:
+        # After the settings (and a new key, printed above) were stored.
+        print("gateway: error: the settings above are saved, but "
+              "--send-test failed: %s" % failure, file=sys.stderr)
+        return 1
+    return 0
+
+
+def send_test(row, phone):
+    """``(delivery id, None)``, or ``(None, why)`` when it failed: the
+    caller still prints what ``configure`` stored, a new key above all."""
+    if not phone:
+        return None, None
+    try:
+        return threecx_chat_setup.send_test(row, phone), None
+    except threecx_chat_setup.ChatError as exc:
+        return None, str(exc)
+    except peewee.PeeweeException as exc:
+        log.warning("3cx integration=%s send-test failed: %s", row.id,
+                    type(exc).__name__)
+        return None, "the database refused it (%s)" % type(exc).__name__

@@ -8,7 +8,6 @@ runtime side is ``threecx_chat.py``.
 """
 import logging
 import secrets
-import socket
 from urllib.parse import urlparse
 
 import threecx
@@ -95,18 +94,33 @@ def configure(integration, settings, webhook_url=None, rotate_key=False,
     return integration, key
 
 
-def send_test(integration, phone):
-    """Queue a ``message.received`` from ``phone`` to 3CX's webhook (the
-    reference's "send test message"); returns the delivery id."""
-    endpoint = find_endpoint(integration)
-    if endpoint is None:
-        raise ChatError("--send-test needs the 3CX webhook: add "
-                        "--webhook-url")
-    if not integration.messaging_number:
-        raise ChatError("--send-test needs the 3CX number: add --number")
+def check_send_test(integration, phone, number=None, webhook_url=None):
+    """Refuse a ``--send-test`` that cannot go, before ``configure``
+    stores anything (a key it creates is shown only once); ``number``
+    and ``webhook_url`` are the ones given with it, if any.  Returns the
+    sender's E.164 number."""
     sender = canonical(phone)
     if sender is None:
         raise ChatError("--send-test %r is not an E.164 number" % phone)
+    if not (integration.messaging_number if number is None else number):
+        raise ChatError("--send-test needs the 3CX number: add --number")
+    if webhook_url is None:
+        endpoint = find_endpoint(integration)
+        if endpoint is None:
+            raise ChatError("--send-test needs the 3CX webhook: add "
+                            "--webhook-url")
+        problem = find_webhook_problem(endpoint)
+        if problem:
+            raise ChatError("--send-test cannot go: the %s; add "
+                            "--webhook-url again" % problem)
+    return sender
+
+
+def send_test(integration, phone):
+    """Queue a ``message.received`` from ``phone`` to 3CX's webhook (the
+    reference's "send test message"); returns the delivery id."""
+    sender = check_send_test(integration, phone)
+    endpoint = find_endpoint(integration)
     now = iso(utcnow())
     with db.atomic():
         delivery_id = webhooks.queue_delivery(
@@ -131,22 +145,15 @@ def find_endpoint(integration):
 
 
 def check_webhook_url(url, allow_private):
-    """3CX's Webhook URL: http(s), and public unless allowed."""
-    parsed = urlparse(url)
-    if parsed.scheme not in ("https", "http") or not parsed.hostname:
-        raise ChatError("--webhook-url must be the https:// URL 3CX shows "
-                        "on the SMS tab")
-    if allow_private:
-        return
+    """3CX's Webhook URL, held to the customer webhooks' rules."""
     try:
-        infos = socket.getaddrinfo(parsed.hostname, parsed.port or 443,
-                                   proto=socket.IPPROTO_TCP)
-    except (socket.gaierror, UnicodeError):
-        return  # not resolvable here: the dispatcher checks each connection
-    if any(webhooks.is_blocked_address(info[4][0]) for info in infos):
-        raise ChatError("--webhook-url resolves to a private address; if "
-                        "the PBX is on your own network, add "
-                        "--private-network on")
+        webhooks.check_url(url, allow_private)
+    except webhooks.NonPublicWebhookUrl as exc:
+        raise ChatError("--webhook-url: %s; if the PBX is on your own "
+                        "network, add --private-network on" % exc) from None
+    except webhooks.InvalidWebhookUrl as exc:
+        raise ChatError("--webhook-url: %s; use the https:// Webhook URL "
+                        "3CX shows on the SMS tab" % exc) from None
 
 
 def mask_url(url):

@@ -238,6 +238,10 @@ class InvalidWebhookUrl(ValueError):
     """A webhook URL that can never be delivered to, said in one line."""
 
 
+class NonPublicWebhookUrl(InvalidWebhookUrl):
+    """The URL's host is on a private, loopback or metadata address."""
+
+
 def check_url(url, allow_private=False):
     """Refuse, at creation, a URL delivery would refuse anyway.
 
@@ -265,7 +269,7 @@ def check_url(url, allow_private=False):
                                 % parsed.hostname) from None
     for info in infos:
         if is_blocked_address(info[4][0]):
-            raise InvalidWebhookUrl(
+            raise NonPublicWebhookUrl(
                 "the host %r resolves to a non-public address (%s); "
                 "customer webhooks may only reach public addresses"
                 % (parsed.hostname, info[4][0]))

@@ -200,3 +200,123 @@ def test_the_console_shows_a_disabled_3cx_webhook(app, console_chat):
     browser.login("user@acme.example")
     page = browser.get("/console/3cx/%d" % row.id).get_data(True)
     assert "webhook endpoint disabled: 410 Gone" in page
+
+
+# -- gateway 3cx messaging: set-up mistakes ----------------------------------
+
+def test_send_test_without_a_number_stores_nothing(app, sandbox, run_cli,
+                                                   pbx):
+    row = create_integration()
+    err = run_cli("3cx", "messaging", row.id, "--webhook-url",
+                  pbx.webhook_url, "--private-network", "on",
+                  "--send-test", PHONE, expect=2)
+    assert "--number" in err
+    row = load_integration(row.id)
+    assert row.messaging_key_hash is None and row.messaging_endpoint_id \
+        is None
+    # Right the second time: the key is shown then.
+    shown = run_cli("3cx", "messaging", row.id, "--webhook-url",
+                    pbx.webhook_url, "--private-network", "on", "--number",
+                    TRUNK, "--send-test", PHONE)
+    assert shown["messaging_key"].startswith("w3cxm_")
+    assert [m["payload"]["from"] for m in pbx.wait_for(1)] == [
+        {"phone_number": PHONE}]
+
+
+@pytest.mark.parametrize("phone", ["12", "not a number"])
+def test_send_test_from_a_bad_number_stores_nothing(app, sandbox, run_cli,
+                                                    pbx, phone):
+    row = create_integration()
+    err = run_cli("3cx", "messaging", row.id, "--number", TRUNK,
+                  "--send-test", phone, expect=2)
+    assert "E.164" in err
+    assert load_integration(row.id).messaging_key_hash is None
+
+
+def test_a_send_test_failing_after_a_new_key_still_prints_the_key(
+        app, sandbox, base_config, monkeypatch, capsys, pbx):
+    """The database refusing the test (busy, say) after ``configure``
+    stored a fresh key: the key and settings are printed, then the
+    error, and the exit status says it failed."""
+    monkeypatch.setenv("GATEWAY_DATABASE_URL", base_config["DATABASE_URL"])
+    row = create_integration()
+
+    def refuse(*args, **kwargs):
+        raise peewee.OperationalError("database is locked")
+    monkeypatch.setattr(webhooks, "queue_delivery", refuse)
+    capsys.readouterr()
+    status = cli.main(["3cx", "messaging", str(row.id), "--webhook-url",
+                       pbx.webhook_url, "--private-network", "on",
+                       "--number", TRUNK, "--send-test", PHONE])
+    out, err = capsys.readouterr()
+    assert status == 1
+    shown = json.loads(out)
+    assert "test_delivery_id" not in shown
+    assert threecx.rules.hash_secret(shown["messaging_key"]) == \
+        load_integration(row.id).messaging_key_hash
+    assert "--send-test failed" in err and "OperationalError" in err
+
+
+@pytest.mark.parametrize("url, private", [
+    ("https://pbx.example.com:99999/sms/generic/abc", False),
+    ("https://pbx.example.com:99999/sms/generic/abc", True),
+    ("https://user:pw@pbx.example.com/sms/generic/abc", True),
+    ("https://no-such-host.invalid/sms/generic/abc", False),
+    ("ftp://pbx.example.com/sms/generic/abc", True),
+])
+def test_a_bad_webhook_url_is_refused_and_not_stored(app, sandbox, run_cli,
+                                                     url, private):
+    row = create_integration()
+    extra = ["--private-network", "on"] if private else []
+    err = run_cli("3cx", "messaging", row.id, "--webhook-url", url, *extra,
+                  expect=2)
+    assert err.startswith("gateway: error: ") and "--webhook-url" in err
+    assert "Traceback" not in err
+    assert load_integration(row.id).messaging_endpoint_id is None
+
+
+def test_a_private_webhook_url_names_the_opt_in(app, sandbox, run_cli, pbx):
+    row = create_integration()
+    err = run_cli("3cx", "messaging", row.id, "--webhook-url",
+                  pbx.webhook_url, expect=2)
+    assert "non-public" in err and "--private-network on" in err
+
+
+# -- inbound noise costs no rows ---------------------------------------------
+
+def skipped_count(gateway, reason):
+    text = requests.get(gateway.url + "/metrics", timeout=5).text
+    found = re.search(r'^gateway_3cx_inbound_skipped_total\{reason="%s"\} '
+                      r'(\S+)$' % reason, text, re.M)
+    return float(found.group(1)) if found else 0.0
+
+
+def test_group_messages_write_no_event_rows(serve_app, sandbox, run_cli,
+                                            pbx, caplog):
+    caplog.set_level(logging.DEBUG, logger="threecx_chat")
+    gateway = serve_app()
+    chat = set_up(gateway, sandbox, run_cli, pbx)
+    before = skipped_count(gateway, "group_chat")
+    for number in range(3):
+        customer_writes(sandbox, "group chatter %d" % number,
+                        group="120363000000000001@g.us")
+    wait_until(lambda: len(inbound_events("messages.upsert")) == 3)
+    assert chat_events(chat.id) == []
+    assert skipped_count(gateway, "group_chat") == before + 3
+    [line, *_] = [r for r in caplog.records
+                  if "not forwarded: group_chat" in r.getMessage()]
+    assert line.levelno == logging.DEBUG
+
+
+def test_messages_without_the_3cx_module_write_no_event_rows(
+        serve_app, sandbox, run_cli, pbx):
+    gateway = serve_app()
+    chat = set_up(gateway, sandbox, run_cli, pbx)
+    before = skipped_count(gateway, "module_not_enabled")
+    with store.db.connection_context():
+        store.Customer.update(modules="api").where(
+            store.Customer.id == chat.account.customer_id).execute()
+    customer_writes(sandbox, "hello?")
+    wait_until(lambda: len(inbound_events("messages.upsert")) == 1)
+    assert chat_events(chat.id) == [] and deliveries(chat.endpoint_id) == []
+    assert skipped_count(gateway, "module_not_enabled") == before + 1
