@@ -311,9 +311,13 @@ def map_call(ctx: _Context, item: dict) -> list[CustomerEvent]:
     if call_id is None and event == "call.answered":
         return []
     when = parse_iso(item.get("date")) or ctx.received_at
+    # With msgCall set, Evolution rewrites ``from`` to the phone while
+    # ``chatId`` keeps the LID: a pair.
+    pair = identity.pair_from(_text(item.get("from")),
+                              _text(item.get("chatId")))
     return [_event(ctx, event, when, body, _dedupe_key(ctx, item, ident),
                    phone=phone, lid=None if phone else identity.lid_of(
-                       raw_from))]
+                       raw_from), pairs=(pair,) if pair else ())]
 
 
 def map_instance_gone(ctx: _Context, item: dict) -> list[CustomerEvent]:
@@ -332,7 +336,29 @@ def map_group_update(ctx: _Context, item: dict) -> list[CustomerEvent]:
     # No version or id exists for these facts: identify them by content.
     ident = f"{group_id}:{_fingerprint(ctx, item)}"
     return [_event(ctx, "group.updated", ctx.received_at,
-                   {"group_id": group_id}, _dedupe_key(ctx, item, ident))]
+                   {"group_id": group_id}, _dedupe_key(ctx, item, ident),
+                   pairs=participant_pairs(item))]
+
+
+def participant_pairs(item: dict) -> tuple:
+    """LID <-> phone pairs of a group's participants: 2.3.6 (Baileys
+    rc.6) gives them as ``{id, phoneNumber?, lid?}`` objects, 2.3.5
+    adds ``participantsData: [{jid, phoneNumber}]``; plain strings
+    reveal nothing."""
+    pairs = []
+    people = item.get("participants")
+    extra = item.get("participantsData")
+    for person in (people if isinstance(people, list) else []) + (
+            extra if isinstance(extra, list) else []):
+        if not isinstance(person, dict):
+            continue
+        jid = _text(person.get("id")) or _text(person.get("jid"))
+        for first, second in ((jid, _text(person.get("phoneNumber"))),
+                              (_text(person.get("lid")), jid)):
+            pair = identity.pair_from(first, second)
+            if pair and pair not in pairs:
+                pairs.append(pair)
+    return tuple(pairs)
 
 
 _HANDLERS: dict[str, Callable[[_Context, dict], list[CustomerEvent]]] = {

@@ -549,3 +549,47 @@ def test_arbitrary_json_never_raises(body):
 @given(ENVELOPE)
 def test_envelopes_with_real_event_names_validate(body):
     check_never_raises(body)
+
+
+def test_a_call_rewritten_to_the_phone_pairs_it_with_its_lid():
+    """With msgCall set, Evolution rewrites ``from`` to the phone and
+    keeps the LID in ``chatId``."""
+    [event] = run(envelope("call", [{
+        "id": "CALL9", "from": "5511912345678@s.whatsapp.net",
+        "chatId": "214567890123456@lid", "status": "offer",
+        "date": "2025-10-21T14:41:40.000Z", "offline": False}]))
+    assert event.pairs == (("214567890123456@lid", "+5511912345678"),)
+
+
+@pytest.mark.parametrize("event_name, data", [
+    # 2.3.6: Baileys rc.6 participants as objects.
+    ("group-participants.update", {
+        "id": "120363012345678901@g.us", "action": "add",
+        "author": "214567890123456@lid",
+        "participants": [{"id": "314567890123456@lid",
+                          "phoneNumber": "5511912345678@s.whatsapp.net",
+                          "admin": None}]}),
+    # 2.3.5: strings, with participantsData beside them.
+    ("group-participants.update", {
+        "id": "120363012345678901@g.us", "action": "add",
+        "participants": ["314567890123456@lid"],
+        "participantsData": [{"jid": "314567890123456@lid",
+                              "phoneNumber": "5511912345678"}]}),
+    # groups.upsert: GroupMetadata with {id, phoneNumber?, lid?}.
+    ("groups.upsert", [{
+        "id": "120363012345678901@g.us", "subject": "Team",
+        "participants": [{"id": "5511912345678@s.whatsapp.net",
+                          "lid": "314567890123456@lid", "admin": None},
+                         {"id": "414567890123456@lid", "admin": None}]}]),
+])
+def test_group_participants_reveal_lid_pairs(event_name, data):
+    [event] = run(envelope(event_name, data))
+    assert event.pairs == (("314567890123456@lid", "+5511912345678"),)
+
+
+def test_group_participants_as_strings_reveal_nothing():
+    [event] = run(envelope("group-participants.update", {
+        "id": "120363012345678901@g.us", "action": "remove",
+        "participants": ["5511912345678@s.whatsapp.net",
+                         "314567890123456@lid"]}))
+    assert event.pairs == ()
