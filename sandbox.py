@@ -521,6 +521,10 @@ def create_sandbox_app(state=None, config=None):
     def send_text(name):
         record = require_instance(name)
         body = read_json()
+        if isinstance(body, list):
+            # dataValidate copies the body into a DTO (Object.assign):
+            # an array arrives as an object keyed by its indexes.
+            body = {str(i): item for i, item in enumerate(body)}
         if not isinstance(body, dict):
             raise EvolutionError(
                 400, [["instance is not of a type(s) object"]])

@@ -8,6 +8,7 @@ and the bodies of sendText, fetchInstances, create and webhook/find
 """
 import datetime
 import json
+import math
 import re
 import secrets
 import time
@@ -113,36 +114,166 @@ def new_message_id(v1=False):
     return "3EB0" + secrets.token_hex(9).upper()
 
 
+# ------------------------------------------------------ JSON schemas
+#
+# Evolution validates bodies with node `jsonschema` 1.5 (package-lock) and
+# words each error as dataValidate does ([v2] src/api/abstract/
+# abstract.router.ts): the failing schema's `description` when it has
+# one, else the error's stack minus its first "instance.".  The schemas
+# below are 2.3.6's, keyword for keyword, and `schema_errors` checks the
+# keywords they use, in the library's order (a schema's keys in turn;
+# `properties` in declared order), so the messages and their order match.
+
+def _is_not_empty(*names):
+    """Evolution's isNotEmpty(): `minLength: 1` on the named properties,
+    but only when the object has no other property (`if: propertyNames`),
+    so `{"url": "", "events": []}` passes."""
+    return {"if": {"propertyNames": {"enum": list(names)}},
+            "then": {"properties": {
+                name: {"minLength": 1,
+                       "description": f'The "{name}" cannot be empty'}
+                for name in names}}}
+
+
+# [v2] src/validate/message.schema.ts: quotedOptionsSchema has no `type`,
+# so a non-object `quoted` passes, and so does one without `key`.
+QUOTED_OPTIONS_SCHEMA = {"properties": {
+    "key": {"type": "object",
+            "properties": {"id": {"type": "string"},
+                           "remoteJid": {"type": "string"},
+                           "fromMe": {"type": "boolean",
+                                      "enum": [True, False]}},
+            "required": ["id"], **_is_not_empty("id")},
+    "message": {"type": "object"}}}
+
+# [v2] src/validate/message.schema.ts textMessageSchema: no
+# `mentionsEveryOne` (unknown fields are not checked), `everyOne` is.
+TEXT_MESSAGE_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "number": {"type": "string", "description": "Invalid format"},
+        "text": {"type": "string"},
+        "linkPreview": {"type": "boolean"},
+        "delay": {"type": "integer",
+                  "description": "Enter a value in milliseconds"},
+        "quoted": QUOTED_OPTIONS_SCHEMA,
+        "everyOne": {"type": "boolean", "enum": [True, False]},
+        "mentioned": {
+            "type": "array", "minItems": 1, "uniqueItems": True,
+            "items": {"type": "string", "pattern": r"^\d+",
+                      "description": '"mentioned" must be an array of '
+                                     'numeric strings'}}},
+    "required": ["number", "text"]}
+
+# [v2] src/api/integrations/event/webhook/webhook.schema.ts
+WEBHOOK_SCHEMA = {
+    "type": "object",
+    "properties": {"webhook": {
+        "type": "object",
+        "properties": {
+            "enabled": {"type": "boolean"},
+            "url": {"type": "string"},
+            "headers": {"type": "object"},
+            "byEvents": {"type": "boolean"},
+            "base64": {"type": "boolean"},
+            "events": {"type": "array", "minItems": 0,
+                       "items": {"type": "string", "enum": ALL_EVENTS}}},
+        "required": ["enabled", "url"],
+        **_is_not_empty("enabled", "url")}},
+    "required": ["webhook"]}
+
+
+def _js_type(value, name):
+    """node jsonschema's type tests on a JSON-decoded Python value."""
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if name == "integer":  # JS: a number with no fraction (5.0 is one)
+        return number and float(value).is_integer()
+    return {"string": lambda: isinstance(value, str),
+            "boolean": lambda: isinstance(value, bool),
+            "number": lambda: number and math.isfinite(value),
+            "object": lambda: isinstance(value, dict),
+            "array": lambda: isinstance(value, list),
+            "null": lambda: value is None}[name]()
+
+
+def _js_equal(a, b):
+    """helpers.deepCompareStrict: no 1 == true, unlike Python."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return isinstance(a, bool) and isinstance(b, bool) and a == b
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(map(_js_equal, a, b))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_js_equal(a[k], b[k])
+                                            for k in a)
+    if isinstance(a, (list, dict)) or isinstance(b, (list, dict)):
+        return False
+    same_kind = type(a) is type(b) or (
+        _js_type(a, "number") and _js_type(b, "number"))
+    return same_kind and a == b
+
+
+def _js_string(value):
+    """String(value) in JS, for the enum message."""
+    if isinstance(value, bool) or value is None:
+        return {True: "true", False: "false", None: "null"}[value]
+    return str(value)
+
+
+def _check(value, schema, path, out):
+    """Append (schema, stack) for each failure of `value`, in order."""
+    for key in schema:
+        rule = schema[key]
+        if key == "type" and not _js_type(value, rule):
+            out.append((schema, f"{path} is not of a type(s) {rule}"))
+        elif key == "enum" and not any(_js_equal(value, e) for e in rule):
+            out.append((schema, f"{path} is not one of enum values: "
+                        + ",".join(map(_js_string, rule))))
+        elif key == "minLength" and isinstance(value, str) and (
+                len(value) < rule):
+            out.append((schema, f"{path} does not meet minimum length "
+                                f"of {rule}"))
+        elif key == "pattern" and isinstance(value, str) and not re.search(
+                rule, value, re.ASCII):
+            out.append((schema, f'{path} does not match pattern "{rule}"'))
+        elif key == "minItems" and isinstance(value, list) and (
+                len(value) < rule):
+            out.append((schema, f"{path} does not meet minimum length "
+                                f"of {rule}"))
+        elif key == "uniqueItems" and rule and isinstance(value, list) and (
+                any(_js_equal(a, b) for i, a in enumerate(value)
+                    for b in value[i + 1:])):
+            out.append((schema, f"{path} contains duplicate item"))
+        elif key == "items" and isinstance(value, list):
+            for i, item in enumerate(value):
+                _check(item, rule, f"{path}[{i}]", out)
+        elif key == "properties" and isinstance(value, dict):
+            for name, sub in rule.items():
+                if name in value:
+                    _check(value[name], sub, f"{path}.{name}", out)
+        elif key == "required" and isinstance(value, dict):
+            out.extend((schema, f'{path} requires property "{name}"')
+                       for name in rule if name not in value)
+        elif key == "propertyNames" and isinstance(value, dict):
+            for name in value:
+                _check(name, rule, path, out)
+        elif key == "if" and "then" in schema:
+            test = []
+            _check(value, rule, path, test)
+            if not test:
+                _check(value, schema["then"], path, out)
+
+
+def schema_errors(body, schema):
+    """Evolution's 400 messages for `body`, in its order."""
+    found = []
+    _check(body, schema, "instance", found)
+    return [failing.get("description") or stack.replace("instance.", "", 1)
+            for failing, stack in found]
+
+
 def validate_send_text_v2(body):
     """Schema errors of textMessageSchema (v2), one string each."""
-    errors = [f'instance requires property "{f}"'
-              for f in ("number", "text") if f not in body]
-    if "number" in body and not isinstance(body["number"], str):
-        errors.append("Invalid format")
-    if "text" in body and not isinstance(body["text"], str):
-        errors.append("text is not of a type(s) string")
-    if "delay" in body and (not isinstance(body["delay"], int)
-                            or isinstance(body["delay"], bool)):
-        errors.append("Enter a value in milliseconds")
-    for flag in ("linkPreview", "mentionsEveryOne"):
-        if flag in body and not isinstance(body[flag], bool):
-            errors.append(f"{flag} is not of a type(s) boolean")
-    mentioned = body.get("mentioned")
-    if "mentioned" in body and not (
-            isinstance(mentioned, list) and mentioned
-            and len(set(map(str, mentioned))) == len(mentioned)
-            and all(isinstance(m, str) and re.match(r"^\d+", m)
-                    for m in mentioned)):
-        errors.append('"mentioned" must be an array of numeric strings')
-    if "quoted" in body:
-        quoted = body["quoted"]
-        if not isinstance(quoted, dict):
-            errors.append("quoted is not of a type(s) object")
-        elif not isinstance(quoted.get("key"), dict):
-            errors.append('quoted requires property "key"')
-        elif not quoted["key"].get("id"):
-            errors.append('quoted.key requires property "id"')
-    return errors
+    return schema_errors(body, TEXT_MESSAGE_SCHEMA)
 
 
 def validate_send_text_v1(body):

@@ -158,6 +158,55 @@ def test_schema_errors_are_nested_arrays(server, http, body, message):
                                "response": {"message": [message]}}
 
 
+@pytest.mark.parametrize("extra", [
+    {"mentionsEveryOne": "yes"},  # not in textMessageSchema at all
+    {"quoted": "abc"},  # quotedOptionsSchema has no `type`
+    {"quoted": {}},  # ... nor requires `key`
+    {"quoted": {"key": {"id": "", "remoteJid": "x"}}},  # isNotEmpty's if
+    {"delay": 5.0},  # a JS integer
+    {"everyOne": False, "mentioned": ["5511987654321"]},
+])
+def test_send_text_fields_the_schema_lets_through(server, http, extra):
+    body = dict({"number": "5511987654321", "text": "x"}, **extra)
+    assert send(http, server, body).status_code == 201
+
+
+@pytest.mark.parametrize("body, messages", [
+    # textMessageSchema in src/validate/message.schema.ts, worded by
+    # jsonschema as dataValidate returns it.
+    ({"everyOne": "yes"}, ["everyOne is not of a type(s) boolean",
+                           "everyOne is not one of enum values: "
+                           "true,false"]),
+    ({"mentioned": "123"}, ["mentioned is not of a type(s) array"]),
+    ({"mentioned": []}, ["mentioned does not meet minimum length of 1"]),
+    ({"mentioned": ["1", "1"]}, ["mentioned contains duplicate item"]),
+    ({"mentioned": ["a", 5]}, ['"mentioned" must be an array of numeric '
+                               'strings'] * 2),
+    ({"quoted": {"key": "k"}}, ["quoted.key is not of a type(s) object"]),
+    ({"quoted": {"key": {"id": ""}}}, ['The "id" cannot be empty']),
+    ({"linkPreview": "no"}, ["linkPreview is not of a type(s) boolean"]),
+])
+def test_send_text_schema_messages(server, http, body, messages):
+    response = send(http, server, dict({"number": "5511987654321",
+                                        "text": "x"}, **body))
+    assert response.status_code == 400
+    assert response.json() == {"status": 400, "error": "Bad Request",
+                               "response": {"message": [messages]}}
+
+
+def test_send_text_schema_message_order(server, http):
+    # properties are checked before required, as jsonschema does.
+    response = send(http, server, {"text": 5})
+    assert response.json()["response"]["message"] == [[
+        "text is not of a type(s) string",
+        'instance requires property "number"']]
+    # An array body becomes an object keyed by index (Object.assign).
+    response = send(http, server, ["5511987654321", "x"])
+    assert response.json()["response"]["message"] == [[
+        'instance requires property "number"',
+        'instance requires property "text"']]
+
+
 def test_blank_text(server, http):
     response = send(http, server, {"number": "5511987654321", "text": " "})
     assert response.status_code == 400
