@@ -82,6 +82,10 @@ def setup():
                     "gateway_webhook_deliveries", "Customer webhook "
                     "delivery attempts by result.", ["result"],
                     registry=registry),
+                chat_skipped=pc.Counter(
+                    "gateway_3cx_inbound_skipped", "Inbound WhatsApp "
+                    "messages not forwarded to 3CX chat, by reason.",
+                    ["reason"], registry=registry),
             )
     return _metrics
 
@@ -104,6 +108,11 @@ def count_intake(outcome):
 def count_delivery(result):
     if _metrics is not None:
         _metrics.deliveries.labels(result).inc()
+
+
+def count_chat_skipped(reason):
+    if _metrics is not None:
+        _metrics.chat_skipped.labels(reason).inc()
 
 
 # -- the routes -----------------------------------------------------------

@@ -24,10 +24,12 @@ is ``shared/reference/3cx-sms-provider.md``; per 3CX integration:
   webhook outbox for the integration's 3CX webhook (an endpoint of kind
   ``3cx``): retried, dead-lettered and replayable like customer
   webhooks, under their SSRF rules unless the operator allowed that one
-  endpoint a private network.  Groups and contacts without a known phone
-  number are not forwarded (a ``chat_inbound`` row says why).  With status
-  events on, replies also produce ``message.sent`` and, on WhatsApp's
-  delivery receipt or error, ``message.finalized``.
+  endpoint a private network; a 4xx from 3CX other than 408 and 429 is
+  not retried (``webhooks.is_final_refusal``), and an endpoint 3CX
+  disabled with 410 gets nothing more.  Groups and contacts without a
+  known phone number are not forwarded (``note_not_forwarded``).  With
+  status events on, replies also produce ``message.sent`` and, on
+  WhatsApp's delivery receipt or error, ``message.finalized``.
 
 Never logged: message text, keys, the 3CX webhook URL (its path token is
 3CX's only credential) and phone numbers.  Set-up (``gateway 3cx
@@ -48,6 +50,7 @@ from limits import RateLimitItemPerMinute
 from peewee import OperationalError
 
 import identity
+import observability
 import store
 import threecx
 import threecx_rules as rules
@@ -89,6 +92,9 @@ RECEIPTS = {
                                            "sending_failed"),
 }
 _DUMMY_HASH = rules.hash_secret("no messaging key")
+# Not forwarded and not worth a 3CX event row each (see
+# note_not_forwarded): the metric and a debug line say it.
+QUIET_SKIPS = ("group_chat", "module_not_enabled", "number_not_configured")
 # WhatsApp "messages" that are really actions on other messages: an SMS
 # chat has no place for them.
 NOT_FORWARDED_TYPES = ("reaction", "protocol", "edited", "poll_update",
@@ -435,10 +441,7 @@ def forward_inbound(instance, event, integrations, owner_jid):
         elif event.payload.get("message_type") in NOT_FORWARDED_TYPES:
             reason = "message_type"
         if reason:
-            log.info("3cx integration=%s inbound message not forwarded: %s",
-                     integration.id, reason)
-            threecx.record_event(integration, INBOUND_EVENT, None, None,
-                                 "skipped", "not_forwarded", reason)
+            note_not_forwarded(integration, reason)
             continue
         text = describe_text(event)
         received = iso(utcnow())
@@ -465,6 +468,22 @@ def forward_inbound(instance, event, integrations, owner_jid):
             threecx.purge_old(utcnow())  # as threecx.record_event does
         queued += 1
     return queued
+
+
+def note_not_forwarded(integration, reason):
+    """Count a message 3CX does not get; a row in ``gateway 3cx events``
+    only for a contact's own message, not for every group message or
+    every message of a setting still missing (they would push the real
+    rows out, at a write each inside the intake's transaction)."""
+    observability.count_chat_skipped(reason)
+    if reason in QUIET_SKIPS:
+        log.debug("3cx integration=%s inbound message not forwarded: %s",
+                  integration.id, reason)
+        return
+    log.info("3cx integration=%s inbound message not forwarded: %s",
+             integration.id, reason)
+    threecx.record_event(integration, INBOUND_EVENT, None, None,
+                         "skipped", "not_forwarded", reason)
 
 
 def relay_receipt(instance, event, integrations, owner_jid):
