@@ -38,27 +38,48 @@ def now_iso():
     return now.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+# What JavaScript's \s matches (Python's differs at the edges).
+JS_SPACE = "[\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f" \
+    "\u205f\u3000\ufeff]"
+
+
 def create_jid(number, v1=False):
-    """Turn a `number` field into a JID like Evolution's createJid (3.4)."""
+    """Turn a `number` field into a JID as Evolution's createJid does
+    ([v2] src/utils/createJid.ts; v1: channel.service.ts createJid)."""
     if not v1:
-        number = re.sub(r":\d+(?=@|$)", "", number)  # device suffix
+        # The first `:<digits>` wherever it is (`replace(/:\d+/, '')`).
+        number = re.sub(r":\d+", "", number, count=1, flags=re.ASCII)
     if any(s in number for s in ("@g.us", "@s.whatsapp.net", "@lid",
                                  "@broadcast")):
         return number
-    number = re.sub(r"[ +()]", "", number)
-    number = re.split(r"[:@]", number, maxsplit=1)[0]
+    number = re.sub(JS_SPACE + r"|[+()]", "", number)
+    number = number.split(":")[0].split("@")[0]
     if "-" in number and len(number) >= 24:
-        return number + "@g.us"
-    digits = re.sub(r"\D", "", number)
+        return re.sub(r"[^\d-]", "", number, flags=re.ASCII) + "@g.us"
+    digits = re.sub(r"\D", "", number, flags=re.ASCII)
     if len(digits) >= 18:
         return digits + "@g.us"
-    if len(digits) == 13 and digits[:2] in ("52", "54"):
-        digits = digits[:2] + digits[3:]
-    elif (len(digits) == 13 and digits.startswith("55")
-          and int(digits[2:4]) >= 31 and digits[4] == "9"
-          and digits[5] in "789"):
-        digits = digits[:4] + digits[5:]  # Brazil: drop the extra 9
-    return digits + "@s.whatsapp.net"
+    return _format_br(_format_mx_or_ar(digits)) + "@s.whatsapp.net"
+
+
+def _format_mx_or_ar(digits):
+    """formatMXOrARNumber: a 13-digit 52/54 number loses its third
+    digit, whatever it is."""
+    if digits[:2] in ("52", "54") and len(digits) == 13:
+        return digits[:2] + digits[3:]
+    return digits
+
+
+def _format_br(digits):
+    """formatBRNumber: `^(\\d{2})(\\d{2})\\d(\\d{8})$` with country 55, DDD
+    31 or more and the next digit 7-9 loses its fifth digit, whatever it
+    is: 5531887654321 -> 553187654321, as 5531987654321 does."""
+    match = re.fullmatch(r"(\d{2})(\d{2})\d(\d{8})", digits, re.ASCII)
+    if not match or match[1] != "55":
+        return digits
+    if int(match[3][0]) < 7 or int(match[2]) < 31:
+        return digits
+    return match[1] + match[2] + match[3]
 
 
 def digits_of(value):

@@ -135,6 +135,36 @@ def test_send_text_201_v2_shape(server, http, state):
     assert sent[0]["text"] == "Hello"
 
 
+@pytest.mark.parametrize("number, jid", [
+    # formatBRNumber (src/utils/createJid.ts) drops the fifth digit of a
+    # 13-digit 55 number with DDD >= 31 and a 7-9 after it, whatever the
+    # fifth digit is.
+    ("5531887654321", "553187654321@s.whatsapp.net"),
+    ("5531987654321", "553187654321@s.whatsapp.net"),
+    ("5531967654321", "5531967654321@s.whatsapp.net"),  # 6 < 7: kept
+    ("5521987654321", "5521987654321@s.whatsapp.net"),  # DDD < 31: kept
+    # formatMXOrARNumber: a 13-digit 52/54 number loses its third digit.
+    ("5215512345678", "525512345678@s.whatsapp.net"),
+    ("5491112345678", "541112345678@s.whatsapp.net"),
+    # All whitespace goes, not only spaces; the first `:<digits>` goes
+    # wherever it is, and the rest is cut at the next colon.
+    ("55\t11 98765\n4321", "5511987654321@s.whatsapp.net"),
+    ("55 11:3 987654321", "5511987654321@s.whatsapp.net"),
+    ("5511:12987654321", "5511@s.whatsapp.net"),  # \d+ is greedy
+    ("5511987654321:3@s.whatsapp.net", "5511987654321@s.whatsapp.net"),
+    ("5511987654321:1:2", "5511987654321@s.whatsapp.net"),
+])
+def test_number_to_jid_as_create_jid(server, http, number, jid):
+    response = send(http, server, {"number": number, "text": "x"})
+    assert response.status_code == 201
+    assert response.json()["key"]["remoteJid"] == jid
+
+
+def test_group_jid_keeps_only_digits_and_dashes():
+    assert sandbox.create_jid("1203630123-4567890123\t4567x") == (
+        "1203630123-45678901234567@g.us")
+
+
 def test_global_key_and_group_number(server, http):
     response = send(http, server, {"number": "120363012345678901",
                                    "text": "hi"}, key=GLOBAL_KEY)
