@@ -85,14 +85,11 @@ SIGNED_ONCE = RateLimitItemPerSecond(1, 2 * MAX_CLOCK_SKEW)
 COOLDOWN = datetime.timedelta(minutes=15)
 # Per event type; after-hours callers often redial all evening.
 COOLDOWNS = {"after_hours": datetime.timedelta(hours=12)}
-# A recent send of the key's event suppresses the value's events for the
-# same number: one call gets at most one message.  Voicemail "for the
-# same call" is approximated by its cooldown: CFD and journaling share
-# no call id.
-SUPPRESSED_BY = {
-    "missed_call": ("after_hours", "voicemail"),
-    "voicemail": ("after_hours",),
-}
+# One cooldown per caller across the customer-facing (template) events,
+# as long as the last one sent asks for (3cx.md 5.2, 5.3): one call gets
+# at most one message, whichever of missed_call, voicemail,
+# queue_callback or after_hours report it.  "The same call" is
+# approximated by the cooldown: CFD and journaling share no call id.
 EVENT_RETENTION = datetime.timedelta(days=30)
 PURGE_EVERY = 200
 _EPOCH = datetime.datetime(1970, 1, 1)
@@ -625,14 +622,8 @@ def claim_cooldown(integration_id, event_type, phone):
         # One phone's cooldowns are read and taken by one worker at a
         # time, on any host (PostgreSQL locks rows, not the database).
         store.lock("3cx-cooldown:%s:%s" % (integration_id, phone))
-        for group in SUPPRESSED_BY.get(event_type, ()):
-            since = now - COOLDOWNS.get(group, COOLDOWN)
-            if ThreeCxCooldown.select().where(
-                    (ThreeCxCooldown.integration == integration_id)
-                    & (ThreeCxCooldown.group == group)
-                    & (ThreeCxCooldown.phone == phone)
-                    & (ThreeCxCooldown.last_sent_at > since)).exists():
-                return None
+        if is_caller_cooling_down(integration_id, phone, now):
+            return None
         (ThreeCxCooldown.insert(integration=integration_id,
                                 group=event_type, phone=phone,
                                 last_sent_at=_EPOCH)
@@ -644,6 +635,18 @@ def claim_cooldown(integration_id, event_type, phone):
                         & (ThreeCxCooldown.last_sent_at <= now - own))
                  .execute())
     return now if taken else None
+
+
+def is_caller_cooling_down(integration_id, phone, now):
+    """Whether any customer-facing event sent to ``phone`` within its
+    own cooldown (one row per event type, on the unique index)."""
+    sent = (ThreeCxCooldown.select(ThreeCxCooldown.group,
+                                   ThreeCxCooldown.last_sent_at)
+            .where((ThreeCxCooldown.integration == integration_id)
+                   & ThreeCxCooldown.group.in_(rules.TEMPLATE_EVENTS)
+                   & (ThreeCxCooldown.phone == phone)).tuples())
+    return any(last_sent_at > now - COOLDOWNS.get(group, COOLDOWN)
+               for group, last_sent_at in sent)
 
 
 def release_cooldown(integration_id, event_type, phone, claimed_at):

@@ -707,6 +707,27 @@ def test_voicemail_suppresses_the_missed_call_of_the_same_call(
     assert len(sandbox.state.sent_messages()) == 1
 
 
+@pytest.mark.parametrize("first, second", [
+    ("missed_call", "queue_callback"),
+    ("missed_call", "voicemail"),
+    ("queue_callback", "missed_call"),
+    ("voicemail", "queue_callback"),
+    ("queue_callback", "after_hours"),
+])
+def test_one_caller_shares_one_cooldown_across_call_events(
+        client, bridge, sandbox, first, second):
+    """3cx.md 5.2/5.3: one call, at most one customer message, whichever
+    customer-facing events report it."""
+    open_window(bridge)
+
+    def event(event_type):
+        return journal() if event_type == "missed_call" else cfd(event_type)
+    ok(post(client, bridge, event(first)), "processed", "sent")
+    ok(post(client, bridge, event(second)), "skipped", "not_sent",
+       "cooldown")
+    assert len(sandbox.state.sent_messages()) == 1
+
+
 # -- duplicates --------------------------------------------------------------
 
 def test_same_journal_posted_twice_is_a_duplicate(client, bridge, sandbox):
