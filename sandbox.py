@@ -60,7 +60,8 @@ from sandbox_shapes import describe_webhook_v2
 from sandbox_shapes import node_json_error
 from sandbox_shapes import validate_send_text_v1
 from sandbox_shapes import validate_send_text_v2
-from sandbox_shapes import validate_webhook
+from sandbox_shapes import validate_webhook_v1
+from sandbox_shapes import validate_webhook_v2
 
 # The names other modules and tests use, wherever they now live.
 from sandbox_http import WSGIAdapter  # noqa: F401,E402
@@ -726,13 +727,20 @@ def create_sandbox_app(state=None, config=None):
     @app.post("/webhook/set/<name>")
     def set_webhook(name):
         require_instance(name)
-        body = read_json() if isinstance(read_json(), dict) else {}
+        body = read_json()
+        if isinstance(body, list):  # Object.assign into the DTO
+            body = {str(i): item for i, item in enumerate(body)}
+        body = body if isinstance(body, dict) else {}
         if is_v1():
             hook = dict(body, byEvents=body.get("webhook_by_events", False),
                         enabled=body.get("enabled", True))
+            errors = validate_webhook_v1(hook)
         else:
+            # webhook.schema.ts: an empty url passes next to `events`
+            # (isNotEmpty's `if` needs only enabled and url present);
+            # Evolution stores it and never posts to it (no http(s)).
             hook = body.get("webhook")
-        errors = validate_webhook(hook, v1=is_v1())
+            errors = validate_webhook_v2(body)
         if errors:
             raise EvolutionError(400, [errors])
         if hook["enabled"] and hook.get("events") is None and not is_v1():

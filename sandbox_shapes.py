@@ -331,28 +331,33 @@ def node_json_error(exc):
     return f"Unexpected token {doc[pos]} in JSON at position {pos}"
 
 
-def validate_webhook(hook, v1=False):
-    """Schema errors of the webhook set body."""
+def validate_webhook_v2(body):
+    """Schema errors of the v2 webhook set body (`{"webhook": {...}}`).
+
+    webhookSchema's isNotEmpty('enabled', 'url') only applies when the
+    webhook has no other field, so `url: ""` next to `events` passes."""
+    return schema_errors(body, WEBHOOK_SCHEMA)
+
+
+def validate_webhook_v1(hook):
+    """Schema errors of the v1 webhook set body (the hook itself)."""
     if not isinstance(hook, dict):
-        return ['instance requires property "webhook"'] if not v1 else [
-            'instance requires property "url"']
-    prefix = "" if v1 else "webhook."
-    where = "instance" if v1 else "webhook"
-    errors = [f'{where} requires property "{f}"'
+        return ['instance requires property "url"']
+    errors = [f'instance requires property "{f}"'
               for f in ("enabled", "url") if f not in hook]
     if "url" in hook and not (isinstance(hook["url"], str) and hook["url"]):
-        errors.append(f"{prefix}url does not meet minimum length of 1")
+        errors.append("url does not meet minimum length of 1")
     if "enabled" in hook and not isinstance(hook["enabled"], bool):
-        errors.append(f"{prefix}enabled is not of a type(s) boolean")
+        errors.append("enabled is not of a type(s) boolean")
     if "headers" in hook and not isinstance(hook["headers"], dict):
-        errors.append(f"{prefix}headers is not of a type(s) object")
+        errors.append("headers is not of a type(s) object")
     events = hook.get("events")
     if events is not None:
         if not isinstance(events, list):
-            errors.append(f"{prefix}events is not of a type(s) array")
+            errors.append("events is not of a type(s) array")
         else:
             errors.extend(
-                f"{prefix}events[{i}] is not one of enum values: "
+                f"events[{i}] is not one of enum values: "
                 + ",".join(ALL_EVENTS)
                 for i, e in enumerate(events) if e not in ALL_EVENTS)
     return errors

@@ -390,6 +390,45 @@ def test_webhook_set_and_find(server, http, receiver):
     assert isinstance(bad.json()["response"]["message"][0], list)
 
 
+def test_webhook_empty_url_passes_next_to_events(server, http, state,
+                                                  receiver):
+    # webhook.schema.ts isNotEmpty('enabled', 'url') is an `if:
+    # propertyNames` that fails as soon as another field is present, so
+    # the minLength check never runs: 2.3.6 stores the empty url.
+    url, records = receiver
+    response = set_hook(http, server, "")
+    assert response.status_code == 201
+    assert response.json()["url"] == ""
+    row = http.get(f"{server}/webhook/find/{NAME}",
+                   headers={"apikey": TOKEN}).json()
+    assert row["url"] == "" and row["enabled"] is True
+    # ... and never posts to it (the emitter wants http(s)://).
+    assert send(http, server, {"number": "5511987654321",
+                               "text": "x"}).status_code == 201
+    assert state.wait_for_webhooks()
+    assert records == []
+
+
+@pytest.mark.parametrize("webhook, messages", [
+    ({"enabled": True, "url": ""}, ['The "url" cannot be empty']),
+    ({"enabled": True, "url": 5, "events": []},
+     ["webhook.url is not of a type(s) string"]),
+    ({"url": 5}, ["webhook.url is not of a type(s) string",
+                  'webhook requires property "enabled"']),
+    ({"enabled": True, "url": "http://x", "events": None},
+     ["webhook.events is not of a type(s) array"]),
+    ({"enabled": True, "url": "http://x", "byEvents": "no"},
+     ["webhook.byEvents is not of a type(s) boolean"]),
+    ("http://x", ["webhook is not of a type(s) object"]),
+])
+def test_webhook_set_schema_messages(server, http, webhook, messages):
+    response = http.post(f"{server}/webhook/set/{NAME}",
+                         json={"webhook": webhook},
+                         headers={"apikey": TOKEN})
+    assert response.status_code == 400
+    assert response.json()["response"]["message"] == [messages]
+
+
 def test_send_emits_send_message_then_acks(server, http, state, receiver):
     url, records = receiver
     set_hook(http, server, url, headers={"X-Secret": "s3cr3t"})
