@@ -121,8 +121,9 @@ class EvolutionClient:
                     "linkPreview": self.link_preview}
             if delay:
                 body["delay"] = delay
-        response = self._request("POST", "/message/sendText/" + instance,
-                                 token, body)
+        response = self._request(
+            "POST", "/message/sendText/" + quote(instance, safe=""), token,
+            body)
         if response.status_code in (200, 201):
             payload = _json_or_none(response)
             key = payload.get("key") if isinstance(payload, dict) else None
@@ -136,7 +137,7 @@ class EvolutionClient:
     def connection_state(self, instance, token=""):
         """Return ``open``, ``connecting``, ``close`` or ``unknown``."""
         response = self._request("GET", "/instance/connectionState/"
-                                 + instance, token)
+                                 + quote(instance, safe=""), token)
         payload = _json_or_none(response)
         if response.status_code == 200 and isinstance(payload, dict):
             state = (payload.get("instance") or {}).get("state")

@@ -43,6 +43,8 @@ from werkzeug.exceptions import HTTPException
 
 import sandbox_webhooks
 from sandbox_http import DEADLINE_KEY
+from sandbox_http import EncodedSegments
+from sandbox_http import SegmentConverter
 from sandbox_shapes import ALL_EVENTS
 from sandbox_shapes import create_jid
 from sandbox_shapes import describe_qr
@@ -434,6 +436,10 @@ def create_sandbox_app(state=None, config=None):
     state = state or SandboxState()
     state.config.update(config or {})
     app = Flask(__name__)
+    # `<name>` is one raw path segment, decoded after routing, as
+    # Express's `:instanceName` (a name may hold "/", sent as %2F).
+    app.url_map.converters["default"] = SegmentConverter
+    app.wsgi_app = EncodedSegments(app.wsgi_app)
     app.extensions["sandbox"] = state
 
     def is_v1():

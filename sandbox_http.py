@@ -9,6 +9,8 @@ import io
 import logging
 import threading
 import time
+from urllib.parse import unquote
+from urllib.parse import unquote_to_bytes
 from urllib.parse import urlsplit
 
 import requests
@@ -16,12 +18,51 @@ from requests.adapters import BaseAdapter
 from requests.structures import CaseInsensitiveDict
 from requests.utils import get_encoding_from_headers
 from werkzeug.http import HTTP_STATUS_CODES
+from werkzeug.routing import BaseConverter
 from werkzeug.serving import make_server
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 
 # environ key: {"at": monotonic read deadline, "hit": bool}.  A dict, so
 # the flag survives run_wsgi_app's shallow copy of the environ.
 DEADLINE_KEY = "sandbox.deadline"
+
+
+class EncodedSegments:
+    """WSGI middleware: route on the path as sent, segment by segment.
+
+    Express matches ``/:instanceName`` against the raw path and decodes
+    the parameter afterwards, so ``/webhook/find/a%2Fb`` is instance
+    ``a/b``.  WSGI servers hand over PATH_INFO already decoded, where that
+    would be two segments (a 404).  This rebuilds PATH_INFO from the raw
+    URI with each segment decoded except ``%`` and ``/`` (kept as ``%25``
+    and ``%2F``); :class:`SegmentConverter` decodes those two.
+    """
+
+    def __init__(self, wsgi_app):
+        self.wsgi_app = wsgi_app
+
+    def __call__(self, environ, start_response):
+        raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
+        if raw and not environ.get("SCRIPT_NAME"):
+            # WSGI strings are bytes read as latin-1.
+            raw_path = raw.encode("latin-1").split(b"?", 1)[0]
+            if not raw_path.startswith(b"/"):  # absolute-form
+                raw_path = urlsplit(raw_path).path or b"/"
+            if unquote_to_bytes(raw_path) == environ.get(
+                    "PATH_INFO", "").encode("latin-1"):
+                environ["PATH_INFO"] = b"/".join(
+                    unquote_to_bytes(segment).replace(b"%", b"%25")
+                    .replace(b"/", b"%2F")
+                    for segment in raw_path.split(b"/")).decode("latin-1")
+        return self.wsgi_app(environ, start_response)
+
+
+class SegmentConverter(BaseConverter):
+    """A path segment (Flask's default) as :class:`EncodedSegments` left
+    it: ``%25`` and ``%2F`` are decoded here, after routing."""
+
+    def to_python(self, value):
+        return unquote(value)
 
 
 class WSGIAdapter(BaseAdapter):

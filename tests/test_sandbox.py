@@ -628,6 +628,21 @@ def test_adapter_matches_http(server, http, inproc, method, path, body,
     assert in_process.reason == over_http.reason
 
 
+def test_encoded_slash_names_one_instance(server, http, inproc, state):
+    # Express matches `:instanceName` on the raw path, then decodes it:
+    # %2F is part of the name, a bare / is another path.
+    state.add_instance("desk/2%", token="DESK")
+    session, base = inproc
+    for client, root in ((http, server), (session, base)):
+        named = client.get(f"{root}/instance/connectionState/desk%2F2%25",
+                           headers={"apikey": "DESK"})
+        assert named.status_code == 200
+        assert named.json()["instance"]["instanceName"] == "desk/2%"
+        split = client.get(f"{root}/instance/connectionState/desk/2%25",
+                           headers={"apikey": "DESK"})
+        assert split.status_code == 404
+
+
 def test_adapter_send_text_and_encoding(inproc):
     session, base = inproc
     response = session.post(f"{base}/message/sendText/{NAME}",

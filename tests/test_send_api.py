@@ -12,6 +12,7 @@ from conftest import free_port
 from conftest import message_rows
 from conftest import send_body
 from contract_http import assert_contract
+from evolution_client import EvolutionClient
 
 URL = "/api/send-message"
 
@@ -299,3 +300,19 @@ def test_unstorable_json_is_400_not_500(client, account, raw):
         account.headers, **{"Content-Type": "application/json"}))
     assert_contract(URL, "POST", response)
     assert_error(response, 400, "invalid_json")
+
+
+@pytest.mark.parametrize("name", ["desk/2", "desk#2", "desk?2", "50%/x"])
+def test_client_quotes_the_instance_name_in_every_path(sandbox, name):
+    # Evolution (Express) decodes `:instanceName`; unquoted, '#' and '?'
+    # cut the path and '/' adds a segment, naming another instance.
+    sandbox.state.add_instance(name, token="NAME-TOKEN")
+    client = EvolutionClient(sandbox.url, "")
+    try:
+        assert client.connection_state(name, "NAME-TOKEN") == "open"
+        sent = client.send_text(name, "NAME-TOKEN", "5511987654321", "hi")
+        assert [m["id"] for m in sandbox.state.sent_messages(name)] == [
+            sent.message_id]
+        assert client.find_webhook(name, "NAME-TOKEN") is None
+    finally:
+        client.close()
