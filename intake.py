@@ -252,13 +252,14 @@ def process_envelope(instance, envelope):
                     learn_pair(instance.customer_id, event.lid, sent_to)
         event = resolve_lid(instance, event, payload)
         if event.event in GONE_STATES:
-            set_state(instance, GONE_STATES[event.event])
+            set_state(instance, GONE_STATES[event.event], event.occurred_at)
             continue
         if event.event not in normalizer.INTERNAL_EVENTS:
             emitted += emit_event(instance.customer_id, instance,
                                   event.event, payload) or 0
         if event.event in CONNECTION_STATES:
-            set_state(instance, CONNECTION_STATES[event.event])
+            set_state(instance, CONNECTION_STATES[event.event],
+                      event.occurred_at)
         if event.event == "message.received" and (event.phone or event.lid):
             count, opted = handle_inbound(instance, event)
             emitted += count
@@ -291,9 +292,20 @@ def learn_pair(customer_id, lid, phone):
         open_window(customer_id, phone, at=window.last_inbound_at)
 
 
-def set_state(instance, state):
-    Instance.update(connection_state=state).where(
-        Instance.id == instance.id).execute()
+def set_state(instance, state, at=None):
+    """Store the state an event reports, unless the state already came
+    from a later event (Evolution retries each webhook on its own, so a
+    late ``connecting`` can follow the ``open`` it preceded).  One
+    conditional UPDATE: no read to race with."""
+    if at is None:
+        Instance.update(connection_state=state).where(
+            Instance.id == instance.id).execute()
+        return
+    at = at.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+    Instance.update(connection_state=state, state_event_at=at).where(
+        (Instance.id == instance.id)
+        & (Instance.state_event_at.is_null()
+           | (Instance.state_event_at <= at))).execute()
 
 
 def resolve_lid(instance, event, payload):

@@ -270,9 +270,11 @@ def map_connection_update(ctx: _Context, item: dict) -> list[CustomerEvent]:
     if state not in _CONNECTION_EVENTS:
         return []
     event, label = _CONNECTION_EVENTS[state]
+    # Evolution's own time of the change: retries arrive in no order.
     return [_event(ctx, event, ctx.received_at, {"connection_state": label},
                    _dedupe_key(ctx, item,
-                               f"{state}:{_fingerprint(ctx, item)}"))]
+                               f"{state}:{_fingerprint(ctx, item)}"),
+                   occurred_at=parse_iso(ctx.date_time))]
 
 
 def map_qrcode_update(ctx: _Context, item: dict) -> list[CustomerEvent]:
@@ -325,7 +327,8 @@ def map_instance_gone(ctx: _Context, item: dict) -> list[CustomerEvent]:
     event = ("instance.logged_out" if ctx.evolution_event
              == "logout.instance" else "instance.removed")
     return [_event(ctx, event, ctx.received_at, {},
-                   _dedupe_key(ctx, item, None))]
+                   _dedupe_key(ctx, item, None),
+                   occurred_at=parse_iso(ctx.date_time))]
 
 
 def map_group_update(ctx: _Context, item: dict) -> list[CustomerEvent]:

@@ -108,6 +108,9 @@ class Instance(BaseModel):
     evolution_instance = CharField(index=True)
     evolution_token = SecretField(default="")
     connection_state = CharField(default="unknown")
+    # Evolution's time of the connection event behind connection_state
+    # (migration 0009): a late retry of an older one must not win.
+    state_event_at = DateTimeField(null=True)
     paused = BooleanField(default=False)
     paused_reason = CharField(null=True)
     paused_at = DateTimeField(null=True)

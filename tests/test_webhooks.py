@@ -325,6 +325,32 @@ def test_connection_events_update_the_instance(client, hooked, receiver):
         assert store.Instance.get().connection_state == "close"
 
 
+def test_a_late_retry_of_an_older_connection_event_leaves_the_state(
+        client, hooked):
+    """Evolution retries each webhook on its own, in no order: the
+    stored state follows Evolution's time of the events, not their
+    arrival."""
+    def update(state, at):
+        body = envelope("connection.update", {"instance": "evo-support",
+                                              "state": state})
+        body["date_time"] = at
+        assert post_intake(client, body).status_code == 200
+        with store.db.connection_context():
+            return store.Instance.get().connection_state
+    assert update("open", "2026-11-24T10:00:05.000Z") == "open"
+    # The "connecting" before it, retried later, changes nothing.
+    assert update("connecting", "2026-11-24T10:00:01.000Z") == "open"
+    # A newer one does.
+    assert update("close", "2026-11-24T10:07:00.000Z") == "close"
+    # A removal older than the close is as late.
+    removed = envelope("remove.instance", None)
+    removed["date_time"] = "2026-11-24T10:06:00.000Z"
+    post_intake(client, removed)
+    with store.db.connection_context():
+        assert store.Instance.get().connection_state == "close"
+    assert update("open", "2026-11-24T10:08:00.000Z") == "open"
+
+
 def test_endpoint_event_filter(client, app, receiver):
     account = create_account()
     endpoint = create_endpoint(account.customer_id, receiver.url,
