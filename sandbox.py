@@ -92,7 +92,8 @@ DEFAULT_CONFIG = {
     "expose_apikey": False,
     "qrcode_limit": 30,  # Evolution's QRCODE_LIMIT
     "sent_limit": 1000,  # sent messages kept; the oldest are forgotten
-    "webhook_timeout_s": 5.0,
+    # Evolution's WEBHOOK_REQUEST_TIMEOUT_MS default (env.config.ts).
+    "webhook_timeout_s": 30.0,
     "webhook_attempts": 3,  # Sandbox: Evolution does 10 (section 6)
     "webhook_retry_delay_s": 0.2,  # doubled after each failed attempt
     "webhook_non_retryable": (400, 401, 403, 404, 422),

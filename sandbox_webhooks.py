@@ -135,6 +135,8 @@ class WebhookWorker:
             status = deliver(url, dict(headers), body)
             return 200 if status is None else int(status)
         timeout = self._state.config["webhook_timeout_s"]
+        # Sandbox: axios's timeout bounds the whole request; requests
+        # bounds the connect (here at most 3 s) and each read apart.
         response = self._session.post(url, data=body, headers=headers,
                                       timeout=(min(timeout, 3.0), timeout))
         response.close()

@@ -3,6 +3,7 @@
 import base64
 import threading
 import time
+import types
 
 import jwt
 import pytest
@@ -503,6 +504,26 @@ def test_webhook_retries_on_5xx(state):
                     json={"number": "5511987654321", "text": "x"})
     assert state.wait_for_webhooks()
     assert calls == ["http://gateway.internal/hook"] * 3
+
+
+def test_webhook_post_timeout_is_evolutions_30_s(state):
+    # webhook.controller.ts: axios `timeout: WEBHOOK_REQUEST_TIMEOUT_MS`,
+    # 30000 by default (env.config.ts); the sandbox reads as long.
+    seen = []
+
+    class Session:
+        def post(self, url, **kwargs):
+            seen.append(kwargs["timeout"])
+            return types.SimpleNamespace(status_code=200,
+                                         close=lambda: None)
+
+        def close(self):
+            pass
+
+    assert sandbox.DEFAULT_CONFIG["webhook_timeout_s"] == 30.0
+    state.worker._session = Session()
+    state.worker._post("http://127.0.0.1:9/hook", {}, b"{}")
+    assert seen == [(3.0, 30.0)]
 
 
 def test_webhook_backlog_makes_emitters_wait(state):
