@@ -16,7 +16,9 @@ through the same guarded send path as the API.  Request handling order:
 5. the customer's 3cx module (403);
 6. JSON (400 invalid_json, also for a non-JSON content type), schema
    (400 validation_error), missing_phone / missing_message_text (400);
-7. duplicate check (insert-first on a unique key: 200 duplicate);
+7. duplicate check (insert-first on a unique key: 200 duplicate; a
+   signed request seen before is a duplicate whatever its
+   ``Idempotency-Key``);
 8. the event's own rules: toggles, caller checks, conversation window,
    cooldown, then the guarded send.
 
@@ -26,6 +28,7 @@ answers the sender's errors exactly like the send API (403, 404, 423,
 429, 502), except that a purpose error is this path's 400
 ``validation_error`` status (see ``CONTRACT_STATUS``).
 """
+import collections
 import datetime
 import hashlib
 import hmac
@@ -80,7 +83,8 @@ RATE_LIMIT = RateLimitItemPerMinute(60)
 # Failed authentications one address may make before it is refused with
 # 429 for the rest of the minute.
 AUTH_FAILURE_LIMIT = RateLimitItemPerMinute(20)
-# A signed request is usable once across the whole timestamp window.
+# A signed request is processed once across the whole timestamp window;
+# a repeat is answered as its duplicate.
 SIGNED_ONCE = RateLimitItemPerSecond(1, 2 * MAX_CLOCK_SKEW)
 COOLDOWN = datetime.timedelta(minutes=15)
 # Per event type; after-hours callers often redial all evening.
@@ -175,6 +179,10 @@ class IntegrationError(ValueError):
     """A bad integration setting, said in one line."""
 
 
+# What a verified HMAC covered (hex SHA-256) and whether it came before.
+Signature = collections.namedtuple("Signature", "digest replayed")
+
+
 # -- the webhook ----------------------------------------------------------
 
 @bp.post("/integrations/3cx/webhook/<integration_id>")
@@ -183,7 +191,7 @@ def receive_webhook(integration_id):
     check_auth_failures()
     integration = authenticate(integration_id)
     body = read_body()
-    verify_signature(integration, body)
+    signature = verify_signature(integration, body)
     check_rate_limit(integration)
     customer = integration.customer
     if not customer.has_module("3cx"):
@@ -191,7 +199,7 @@ def receive_webhook(integration_id):
                        "The 3cx module is not enabled for this account.",
                        {"module": "3cx"})
     data = parse_payload(body)
-    return jsonify(handle_event(integration, customer, data))
+    return jsonify(handle_event(integration, customer, data, signature))
 
 
 class FailureLog:
@@ -324,16 +332,17 @@ def read_body():
 
 
 def verify_signature(integration, body):
-    """With HMAC on, the signature must cover this exact body, once.
+    """With HMAC on, the signature must cover this exact body.
 
-    The HMAC covers the timestamp and the body, not ``Idempotency-Key``:
-    a captured request replayed with a fresh key would otherwise pass.
-    So what it covers may be used once while its timestamp is
-    acceptable (``MAX_CLOCK_SKEW`` either way); a sender retrying signs
-    again with a new timestamp.
+    Returns None without HMAC, else a ``Signature``: its digest (of what
+    the HMAC covers) and whether it was used before while its timestamp
+    is acceptable (``MAX_CLOCK_SKEW`` either way).  A used one is a
+    repeat: ``handle_event`` answers it as the duplicate of the first
+    and never processes it again, whatever ``Idempotency-Key`` (outside
+    the HMAC) it carries.
     """
     if not integration.hmac_secret:
-        return
+        return None
     timestamp = request.headers.get(TIMESTAMP_HEADER, "").strip()
     if not rules.is_signature_valid(integration.hmac_secret, timestamp,
                                     body,
@@ -341,9 +350,9 @@ def verify_signature(integration, body):
         raise refuse(integration.id, "bad signature")
     digest = hashlib.sha256(timestamp.encode("utf-8") + b"." + body
                             ).hexdigest()
-    if not current_app.extensions["gateway"]["limiter"].hit(
-            SIGNED_ONCE, "3cx-signed", str(integration.id), digest):
-        raise refuse(integration.id, "replayed signed request")
+    first_use = current_app.extensions["gateway"]["limiter"].hit(
+        SIGNED_ONCE, "3cx-signed", str(integration.id), digest)
+    return Signature(digest, not first_use)
 
 
 def check_rate_limit(integration):
@@ -373,7 +382,7 @@ def parse_payload(body):
 
 # -- events ---------------------------------------------------------------
 
-def handle_event(integration, customer, data):
+def handle_event(integration, customer, data, signature=None):
     """Act on one validated event; return the response body."""
     event_type = data["event_type"]
     if event_type == "test":
@@ -390,9 +399,10 @@ def handle_event(integration, customer, data):
     zone = rules.load_zone(integration.timezone)
     received = datetime.datetime.now(datetime.timezone.utc)
     call_time = rules.parse_call_time(data.get("call_time"), zone)
-    key = rules.derive_dedupe_key(
-        integration.id, event_type, data, phone.e164, call_time,
-        request.headers.get("Idempotency-Key"))
+    key = derive_key(integration, event_type, data, phone, call_time,
+                     signature)
+    if signature is not None and signature.replayed:
+        return answer_duplicate(integration, event_type, key)
     row = claim_event(integration, event_type, key, phone.e164)
     if row is None:
         return answer_duplicate(integration, event_type, key)
@@ -413,6 +423,23 @@ def handle_event(integration, customer, data):
         finish_event(row, "error", "not_sent", "internal_error", None)
         raise
     return finish_event(row, *result)
+
+
+def derive_key(integration, event_type, data, phone, call_time, signature):
+    """The event's duplicate key (``rules.derive_dedupe_key``).
+
+    A signed request's ``Idempotency-Key`` is left out: the HMAC does
+    not cover it, so a fresh one would make a captured request look
+    new.  Its signature stands in where the body gives no key, so a
+    repeat finds the first request's answer.
+    """
+    if signature is None:
+        return rules.derive_dedupe_key(
+            integration.id, event_type, data, phone.e164, call_time,
+            request.headers.get("Idempotency-Key"))
+    return rules.derive_dedupe_key(
+        integration.id, event_type, data, phone.e164, call_time) or (
+        "signed:" + signature.digest)
 
 
 def may_send(integration, event_type):
