@@ -24,9 +24,9 @@ through the same guarded send path as the API.  Request handling order:
 
 Call events never answer an error for a refused send: 200 ``skipped``
 with the reason, so 3CX does not retry.  An agent's ``outbound_message``
-answers the sender's errors exactly like the send API (403, 404, 423,
-429, 502), except that a purpose error is this path's 400
-``validation_error`` status (see ``CONTRACT_STATUS``).
+answers the sender's errors with the send API's codes, under the
+statuses this path documents (see ``CONTRACT_STATUS``: 423 is 403, 502
+is 500, 404 and 422 are 400).
 """
 import collections
 import datetime
@@ -99,8 +99,9 @@ PURGE_EVERY = 200
 _EPOCH = datetime.datetime(1970, 1, 1)
 _DUMMY_HASH = rules.hash_secret("no integration")
 # The path documents 200, 400, 401, 403, 413, 429 and 500 only: sender
-# errors with other statuses keep their code but take the nearest one.
-CONTRACT_STATUS = {422: 400}
+# errors with other statuses keep their code but take the nearest one (a
+# paused instance is refused, an Evolution failure is the server's).
+CONTRACT_STATUS = {404: 400, 422: 400, 423: 403, 502: 500, 503: 500}
 SKIP_REASONS = {
     "daily_message_limit_exceeded": "quota_exceeded",
     "monthly_message_limit_exceeded": "quota_exceeded",
@@ -470,18 +471,20 @@ def check_outbound(data, phone):
         raise ApiError(400, "missing_message_text",
                        "outbound_message needs message_text or message.")
     if not has_visible_character(text):
-        raise ApiError(400, "validation_error",
-                       "The request body is not valid.",
-                       {"fields": {"message_text": [
-                           "Must contain visible text, not only invisible "
-                           "or zero-width characters."]}})
+        raise invalid_text("Must contain visible text, not only invisible "
+                           "or zero-width characters.")
+    if "\x00" in text:
+        # As the send API's StrictString: PostgreSQL cannot store it.
+        raise invalid_text("Must not contain NUL characters.")
     limit = current_app.extensions["gateway"]["settings"].MAX_MESSAGE_CHARS
     if len(text) > limit:
-        raise ApiError(400, "validation_error",
-                       "The request body is not valid.",
-                       {"fields": {"message_text": [
-                           "Longer than %d characters." % limit]}})
+        raise invalid_text("Longer than %d characters." % limit)
     return text
+
+
+def invalid_text(why):
+    return ApiError(400, "validation_error", "The request body is not "
+                    "valid.", {"fields": {"message_text": [why]}})
 
 
 def send_outbound(integration, customer, phone, text, purpose):

@@ -481,13 +481,34 @@ def test_outbound_marketing_text_is_403_policy_violation(client, bridge):
     error(post(client, bridge, body), 403, "policy_violation")
 
 
-def test_outbound_on_paused_instance_is_423_like_the_send_api(client,
-                                                             bridge):
+def test_outbound_on_paused_instance_is_403_with_the_send_apis_code(
+        client, bridge):
+    """The send API's 423 is not a status this path documents: 403,
+    same error code (post() checks the status is the contract's)."""
     open_window(bridge)
     with store.db.connection_context():
         store.Instance.update(paused=True, paused_reason="review").execute()
-    error(post(client, bridge, outbound()), 423,
+    error(post(client, bridge, outbound()), 403,
           "instance_paused_for_review")
+
+
+def test_outbound_on_an_instance_no_longer_the_customers_is_400(
+        client, bridge, sandbox):
+    open_window(bridge)
+    other = create_account(name="Beta", instance_name="beta-line")
+    with store.db.connection_context():
+        store.Instance.update(customer=other.customer_id).where(
+            store.Instance.id == bridge.account.instance_id).execute()
+    error(post(client, bridge, outbound()), 400, "invalid_instance")
+    assert sandbox.state.sent_messages() == []
+
+
+def test_outbound_text_with_a_nul_is_400(client, bridge, sandbox):
+    open_window(bridge)
+    body = error(post(client, bridge, outbound(message_text="Hi\x00there")),
+                 400, "validation_error")
+    assert "message_text" in body["details"]["fields"]
+    assert sandbox.state.sent_messages() == []
 
 
 def test_outbound_over_quota_is_429_with_retry_after(client, app):
@@ -504,7 +525,7 @@ def test_outbound_send_failure_is_an_error_and_may_be_retried(
     open_window(bridge)
     sandbox.state.add_not_on_whatsapp(PHONE.lstrip("+"))
     body = outbound(external_message_id="msg-77")
-    error(post(client, bridge, body), 502, "gateway_send_failed")
+    error(post(client, bridge, body), 500, "gateway_send_failed")
     sandbox.state.remove_not_on_whatsapp(PHONE.lstrip("+"))
     # Certainly not sent, so the same message id is not a duplicate.
     ok(post(client, bridge, body), "processed", "sent")
