@@ -372,7 +372,8 @@ def on_intake_event(instance, event, owner_jid=None):
         act = relay_receipt
     else:
         return 0
-    integrations = find_chat_integrations(instance.id)
+    integrations = find_chat_integrations(instance.id,
+                                          warn=act is forward_inbound)
     if not integrations:
         return 0
     if not isinstance(owner_jid, str):
@@ -395,8 +396,9 @@ SQL_ANY_CHAT = ("SELECT 1 FROM threecxintegration WHERE instance_id = ? "
                 "AND enabled AND messaging_endpoint_id IS NOT NULL LIMIT 1")
 
 
-def find_chat_integrations(instance_id):
-    """Enabled integrations on the instance with a live 3CX webhook."""
+def find_chat_integrations(instance_id, warn=False):
+    """Enabled integrations on the instance with a live 3CX webhook;
+    ``warn``: say so of each whose webhook is disabled."""
     if store.execute(SQL_ANY_CHAT, instance_id).fetchone() is None:
         return []
     rows = (ThreeCxIntegration.select(
@@ -411,9 +413,10 @@ def find_chat_integrations(instance_id):
     for row in rows:
         if row.webhookendpoint.enabled:
             live.append(row)
-        else:
+        elif warn:
             # Queued into a disabled endpoint it would only die there,
-            # while looking forwarded: said once per event instead.
+            # while looking forwarded: said once per message instead
+            # (not per receipt: every send on the instance has some).
             log.warning("3cx integration=%s webhook endpoint=%s disabled "
                         "(%s): nothing goes to 3CX until gateway 3cx "
                         "messaging --webhook-url sets it again",

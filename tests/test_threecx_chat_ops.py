@@ -107,6 +107,7 @@ def test_a_customer_endpoint_still_retries_a_4xx(client, hooked, receiver):
 def test_after_410_nothing_is_forwarded_and_the_state_shows(
         serve_app, sandbox, run_cli, pbx, caplog):
     caplog.set_level(logging.INFO)
+    sandbox.state.config["ack_delay_s"] = 0.05
     gateway = serve_app(WEBHOOK_RETRY_SCHEDULE=FAST_RETRIES)
     chat = set_up(gateway, sandbox, run_cli, pbx)
     pbx.down = 410
@@ -124,6 +125,12 @@ def test_after_410_nothing_is_forwarded_and_the_state_shows(
     assert line.levelno == logging.WARNING and "410 Gone" in line.msg % (
         line.args)
     assert pbx.token not in logged(caplog) and "two" not in logged(caplog)
+    # An agent's reply still goes; its receipts warn of nothing.
+    assert pbx.reply(chat.provider_url, chat.key, PHONE, "ok").shown == \
+        "sent"
+    wait_until(lambda: len(inbound_events("messages.update")) == 3)
+    assert len([r for r in caplog.records if "webhook endpoint=%d disabled"
+                % chat.endpoint_id in r.getMessage()]) == 1
     problem = "webhook endpoint disabled: 410 Gone"
     shown = run_cli("3cx", "messaging", chat.id)
     assert shown["webhook_problem"] == problem
