@@ -40,7 +40,7 @@ def signed_headers(raw, timestamp=None):
     # No id and no call time: only the signature tells a repeat.
     {"event_type": "outbound_message", "to": PHONE, "message_text": "Hi"},
 ], ids=["call event", "outbound without id"])
-def test_a_signed_request_replayed_with_a_fresh_key_is_a_duplicate(
+def test_a_signed_request_cannot_be_replayed_with_a_fresh_key(
         client, bridge, sandbox, body):
     configure(bridge, hmac_secret=HMAC_SECRET)
     open_window(bridge)
