@@ -135,16 +135,6 @@ def heartbeat_age(path):
     return max(0.0, max(ages))
 
 
-def _running(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 class Waker:
     """A worker's side: one datagram to each delivery process per commit
     that queued a delivery, never blocking and never failing the
