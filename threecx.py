@@ -51,12 +51,12 @@ from peewee import ForeignKeyField
 from peewee import IntegerField
 from peewee import IntegrityError
 from peewee import TextField
-from werkzeug.exceptions import RequestEntityTooLarge
 
 import ratelimit
 import store
 import threecx_rules as rules
 from errors import ApiError
+from errors import read_body_within
 from schema import load_or_raise
 from schema import parse_json
 from schema.fields import has_visible_character
@@ -313,23 +313,9 @@ def authenticate(integration_id):
 
 
 def read_body():
-    """The raw body, refused with 413 past 256 KB without reading it."""
-    too_large = ApiError(413, "payload_too_large",
-                         "The request body is larger than 256 KB.",
-                         {"max_bytes": MAX_BODY_BYTES})
-    if (request.content_length or 0) > MAX_BODY_BYTES:
-        raise too_large
-    # Set before the body stream is first touched, so a streamed (chunked)
-    # body is cut off instead of read whole; werkzeug stops there without
-    # an error, hence one byte more: getting it means the body is over.
-    request.max_content_length = MAX_BODY_BYTES + 1
-    try:
-        body = request.get_data(cache=True)
-    except RequestEntityTooLarge:
-        raise too_large from None
-    if len(body) > MAX_BODY_BYTES:
-        raise too_large
-    return body
+    """The raw body, refused with 413 past 256 KB (streamed or not)."""
+    return read_body_within(MAX_BODY_BYTES,
+                            "The request body is larger than 256 KB.")
 
 
 def verify_signature(integration, body):
