@@ -195,7 +195,8 @@ def parse_send_request(integration, raw):
                        "The request needs the customer's number in to.")
     sender = read_number(data.get("from"), "from", integration.country)
     number = integration.messaging_number
-    if number and sender and sender != number:
+    # Stored as the trunk has it; compared as the guards key numbers.
+    if number and sender and sender != canonical(number):
         raise ApiError(403, "number_not_allowed",
                        "from is not this integration's 3CX number.",
                        {"from": sender})

@@ -7,6 +7,7 @@ inbound / status-event switches, plus a test message to 3CX.  The
 runtime side is ``threecx_chat.py``.
 """
 import logging
+import re
 import secrets
 from urllib.parse import urlparse
 
@@ -56,11 +57,10 @@ def configure(integration, settings, webhook_url=None, rotate_key=False,
         if number == "":
             integration.messaging_number = None
         else:
-            e164 = canonical(number)
-            if e164 is None:
+            if canonical(number) is None:
                 raise ChatError("--number %r is not an E.164 number such "
                                 "as +966112345678" % number)
-            integration.messaging_number = e164
+            integration.messaging_number = as_typed(number)
     if inbound is not None:
         integration.messaging_inbound = inbound
     if status_events is not None:
@@ -92,6 +92,19 @@ def configure(integration, settings, webhook_url=None, rotate_key=False,
     log.info("3cx integration=%s messaging settings changed%s",
              integration.id, " (new key)" if key else "")
     return integration, key
+
+
+def as_typed(number):
+    """The trunk's number as the admin gave it, only its punctuation
+    dropped: 3CX matches an inbound message's ``to`` against its trunk's
+    number exactly, so a Mexican +521... or a Brazilian number without
+    its ninth digit must stay so (``canonical`` would rewrite both; the
+    guards compare canonical forms)."""
+    text = number.strip()
+    digits = re.sub(r"\D", "", text)
+    if text.startswith("00"):
+        digits = digits[2:]
+    return "+" + digits
 
 
 def check_send_test(integration, phone, number=None, webhook_url=None):

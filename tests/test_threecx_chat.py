@@ -847,3 +847,27 @@ def test_wrong_keys_are_locked_out_like_on_the_call_route(chat, sandbox):
     assert codes[0] == 401
     assert codes[-1] == 429
     assert sandbox.state.sent_messages() == []
+
+
+def test_the_trunk_number_is_kept_as_the_admin_typed_it(serve_app, sandbox,
+                                                        run_cli, pbx):
+    """3CX matches an inbound message's ``to`` against its trunk's number
+    exactly: a Mexican number with the 1 after 52 stays so (the guards
+    still compare the canonical form, so 3CX's replies from either
+    spelling pass)."""
+    gateway = serve_app()
+    chat = set_up(gateway, sandbox, run_cli, pbx)
+    # The trunk as 3CX has it; the stand-in refuses any other "to".
+    pbx.trunk = "+5215512345678"
+    assert run_cli("3cx", "messaging", chat.id, "--number",
+                   "+52 1 55 1234 5678")["number"] == "+5215512345678"
+    customer_writes(sandbox, "hola")
+    [message] = pbx.wait_for(1)
+    assert message["payload"]["to"] == [{"phone_number": "+5215512345678"}]
+    assert pbx.rejected == []
+    for sender in ("+5215512345678", "+525512345678"):
+        status, answer = post(chat, {"from": sender, "to": PHONE,
+                                     "text": "Con gusto"})
+        assert status == 200, answer
+    status, answer = post(chat, {"from": TRUNK, "to": PHONE, "text": "x"})
+    assert (status, answer["error"]) == (403, "number_not_allowed")
