@@ -435,6 +435,13 @@ def phone_for_lid(customer_id, lid):
             .scalar())
 
 
+def last_inbound_at(customer_id, phone):
+    """When ``phone`` last wrote to the customer (None: never)."""
+    return (ConversationWindow.select(ConversationWindow.last_inbound_at)
+            .where((ConversationWindow.customer == customer_id)
+                   & (ConversationWindow.phone == phone)).scalar())
+
+
 def window_is_open(customer_id, phone, now=None):
     """True when ``phone`` wrote to the customer in the last 24 hours."""
     now = now or utcnow()

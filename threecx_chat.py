@@ -80,8 +80,9 @@ SEND_EVENT = "chat_send"
 INBOUND_EVENT = "chat_inbound"
 PURPOSE = "support"
 SOURCE = "3cx-chat"
-# A request repeated (by 3CX or a proxy) within this bucket with the same
-# from, to and text is answered from the first one, not sent again.
+# A request repeated (by 3CX or a proxy) with the same from, to and text
+# within this many seconds of the first, and before the customer wrote
+# again, is answered from the first one, not sent again.
 DEDUPE_SECONDS = 60
 # A wrong key lands in ``gateway 3cx events`` at most this often.
 AUTH_FAILURE_RECORDS = RateLimitItemPerMinute(1)
@@ -262,8 +263,7 @@ def read_media(value):
 def send_agent_message(integration, message):
     """Window, duplicate check, guarded send: the 200 body and headers."""
     phone = message["to"]
-    key = dedupe_key(integration.id, message)
-    row = threecx.claim_event(integration, SEND_EVENT, key, phone)
+    key, row = claim_send(integration, message)
     if row is None:
         return answer_duplicate(integration, key, message), {}
     try:
@@ -300,10 +300,35 @@ def send_agent_message(integration, message):
             outcome.headers)
 
 
-def dedupe_key(integration_id, message):
-    bucket = int(time.time()) // DEDUPE_SECONDS
+def claim_send(integration, message):
+    """``(key, event row)``, the row None when this request repeats one
+    sent less than ``DEDUPE_SECONDS`` ago in the same turn of the
+    conversation (the customer has not written since).
+
+    Keyed on the turn (when the customer last wrote), not on a clock
+    bucket: the same "ok" after the customer wrote again is a new
+    message, and a retry a second after a minute's boundary is still a
+    repeat.  An identical text after the window chains a new key off the
+    previous one, so the unique index still decides between workers."""
+    turn = store.last_inbound_at(integration.customer_id, message["to"])
+    key = dedupe_key(integration.id, message, turn)
+    while True:
+        row = threecx.claim_event(integration, SEND_EVENT, key,
+                                  message["to"])
+        if row is not None:
+            return key, row
+        original = ThreeCxEvent.get_or_none(
+            (ThreeCxEvent.integration == integration.id)
+            & (ThreeCxEvent.dedupe_key == key))
+        if original is None or utcnow() - original.created_at <= \
+                datetime.timedelta(seconds=DEDUPE_SECONDS):
+            return key, None
+        key = dedupe_key(integration.id, message, original.id)
+
+
+def dedupe_key(integration_id, message, turn):
     raw = "|".join([str(integration_id), message["from"] or "",
-                    message["to"], message["text"], str(bucket)])
+                    message["to"], message["text"], str(turn)])
     return "chat:" + hashlib.sha256(raw.encode("utf-8")).hexdigest()
 
 

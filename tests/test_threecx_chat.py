@@ -626,6 +626,31 @@ def test_a_repeated_request_sends_once(chat, sandbox):
     assert len(sandbox.state.sent_messages()) == 1
 
 
+def test_the_same_reply_after_the_customer_wrote_again_is_sent(
+        chat, sandbox, pbx, monkeypatch):
+    """De-duplication follows the conversation, not a clock bucket: the
+    same "ok" after the customer wrote again is a new message (it was
+    answered from the first one and never sent); a repeat within the
+    window is one even across a minute's boundary; past the window the
+    same text goes again."""
+    import threecx_chat
+    body = {"from": TRUNK, "to": PHONE, "text": "ok"}
+    first = post(chat, body)[1]["data"]["id"]
+    time.sleep(1.1)  # WhatsApp stamps messages to the second
+    customer_writes(sandbox, "and the invoice?")
+    pbx.wait_for(2)
+    second = post(chat, body)[1]["data"]["id"]
+    assert second != first
+    assert post(chat, body)[1]["data"]["id"] == second  # a repeat
+    monkeypatch.setattr(threecx_chat, "DEDUPE_SECONDS", 0.2)
+    time.sleep(0.4)
+    third = post(chat, body)[1]["data"]["id"]
+    assert third not in (first, second)
+    assert post(chat, body)[1]["data"]["id"] == third
+    assert [m["text"] for m in sandbox.state.sent_messages()] == [
+        "ok", "ok", "ok"]
+
+
 def test_guard_refusals_keep_their_status(chat, sandbox, run_cli):
     body = {"from": TRUNK, "to": PHONE, "text": "Thanks for waiting"}
     run_cli("3cx", "set", chat.id, "--outbound", "off")
