@@ -89,6 +89,10 @@ AUTH_FAILURE_RECORDS = RateLimitItemPerMinute(1)
 # Evolution receipt events -> 3CX status event and Telnyx status.
 RECEIPTS = {
     ("message.delivered", "delivered"): ("message.finalized", "delivered"),
+    # Read (or played) is delivered too, when no delivery receipt came
+    # first (reference 3.4; see relay_receipt).
+    ("message.read", "read"): ("message.finalized", "delivered"),
+    ("message.read", "played"): ("message.finalized", "delivered"),
     ("message.status_updated", "failed"): ("message.finalized",
                                            "sending_failed"),
 }
@@ -526,12 +530,25 @@ def relay_receipt(instance, event, integrations, owner_jid):
                    & (ThreeCxEvent.event_type == SEND_EVENT)).first())
     if sent is None:
         return 0
+    if event.event == "message.read" and already_delivered(
+            instance.id, event):
+        return 0  # 3CX had its finalized from the delivery receipt
     integration = wanted[sent.integration_id]
     name, status = RECEIPTS[(event.event, event.payload.get("status"))]
     queue_status(integration, event.message_id,
                  find_number(integration, owner_jid), sent.phone, name,
                  status)
     return 1
+
+
+def already_delivered(instance_id, event):
+    """A lower delivered-or-read receipt of the message came before this
+    one (the intake records each rank as it rises, this one included)."""
+    return store.MessageReceipt.select().where(
+        (store.MessageReceipt.instance == instance_id)
+        & (store.MessageReceipt.message_id == event.message_id)
+        & (store.MessageReceipt.rank >= 2)
+        & (store.MessageReceipt.rank < event.status_rank)).exists()
 
 
 def queue_status(integration, message_id, number, phone, name, status):

@@ -518,6 +518,40 @@ def test_status_events_when_asked(serve_app, sandbox, run_cli, pbx):
     assert len(pbx.messages("message.finalized")) == 1
 
 
+def test_a_read_receipt_alone_finalizes_as_delivered(serve_app, sandbox,
+                                                     run_cli, pbx):
+    """WhatsApp may report a reply read with no delivery receipt first
+    (or the delivery one lost): read is delivered too, said once."""
+    sandbox.state.config["ack_delay_s"] = None  # receipts by hand below
+    gateway = serve_app()
+    chat = set_up(gateway, sandbox, run_cli, pbx, "--status-events", "on")
+    customer_writes(sandbox, "hi")
+    pbx.wait_for(1)
+    reply = pbx.reply(chat.provider_url, chat.key, PHONE, "on its way")
+    pbx.wait_for(1, "message.sent")
+    with store.db.connection_context():
+        secret = store.Instance.get_by_id(
+            chat.account.instance_id).webhook_secret
+
+    def receipt(status):
+        body = {"event": "messages.update", "instance": EVOLUTION_INSTANCE,
+                "data": {"keyId": reply.message_id, "fromMe": True,
+                         "remoteJid": PHONE.lstrip("+") + "@s.whatsapp.net",
+                         "status": status},
+                "date_time": "2026-12-02T10:00:00.000Z"}
+        assert requests.post(
+            gateway.url + "/webhooks/evolution/"
+            + chat.account.instance_name, json=body, timeout=10,
+            headers={"X-Gateway-Secret": secret}).status_code == 200
+    receipt("READ")
+    [final] = pbx.wait_for(1, "message.finalized")
+    assert final["payload"]["to"][0]["status"] == "delivered"
+    receipt("DELIVERY_ACK")  # late: lower than READ, nothing more
+    receipt("PLAYED")
+    time.sleep(0.5)
+    assert len(pbx.messages("message.finalized")) == 1
+
+
 def test_no_status_events_unless_asked(serve_app, sandbox, run_cli, pbx):
     sandbox.state.config["ack_delay_s"] = 0.05
     gateway = serve_app()
