@@ -190,7 +190,8 @@ def parse_send_request(integration, raw):
     data = parse_json(raw)
     if not isinstance(data, dict):
         raise invalid({"_schema": ["Expected a JSON object."]})
-    unknown = sorted(set(data) - {"from", "to", "text", "media_urls"})
+    data = fold_field_names(data)
+    unknown = sorted(set(data) - set(REQUEST_FIELDS))
     if unknown:
         log.info("3cx integration=%s chat request with unknown fields %s",
                  integration.id, ",".join(k[:30] for k in unknown[:10]))
@@ -227,6 +228,26 @@ def parse_send_request(integration, raw):
 def invalid(fields):
     return ApiError(400, "validation_error", "The request body is not "
                     "valid.", {"fields": fields})
+
+
+REQUEST_FIELDS = ("from", "to", "text", "media_urls")
+
+
+def fold_field_names(data):
+    """The request's fields whatever their case: one 3CX connector
+    template spells them ``From``, ``To``, ``Text``.  The lower-case
+    spelling wins when both are sent."""
+    folded = {}
+    for name, value in data.items():
+        lower = name.lower()
+        if lower in REQUEST_FIELDS and lower != name:
+            folded.setdefault(lower, value)
+        else:
+            folded[name] = value
+    for name in REQUEST_FIELDS:
+        if name in data:
+            folded[name] = data[name]
+    return folded
 
 
 def read_number(value, field, region=None):

@@ -615,6 +615,18 @@ def test_bad_requests_get_the_contract_error(chat, sandbox, body, status,
     assert (event["status"], event["reason"]) == ("error", code)
 
 
+def test_field_names_in_any_case(chat, sandbox):
+    """One 3CX REST connector template capitalises the fields."""
+    status, answer = post(chat, {"From": TRUNK, "To": PHONE,
+                                 "Text": "Your parcel left today."})
+    assert status == 200, answer
+    status, answer = post(chat, {"from": TRUNK, "TO": "+966551234567",
+                                 "to": PHONE, "text": "Lower wins."})
+    assert status == 200, answer
+    assert [m["text"] for m in sandbox.state.sent_messages()] == [
+        "Your parcel left today.", "Lower wins."]
+
+
 def test_body_over_256_kb_is_413(chat, sandbox):
     status, answer = post(chat, {"from": TRUNK, "to": PHONE,
                                  "text": "x" * (256 * 1024)})
