@@ -497,21 +497,28 @@ def forward_inbound(instance, event, integrations, owner_jid):
         if reason:
             note_not_forwarded(integration, reason)
             continue
-        text = describe_text(event)
         received = iso(utcnow())
         occurred = event.payload.get("timestamp") or received
+        parts = split_text(describe_text(event))
+        for index, text in enumerate(parts):
+            if len(parts) > 1:
+                text = "[%d/%d] %s" % (index + 1, len(parts), text)
+            # The first part keeps WhatsApp's id; the others get their own.
+            suffix = "-%d" % (index + 1) if index else ""
 
-        def build(uid, event=event, number=number, text=text,
-                  occurred=occurred, received=received):
-            return envelope("message.received", uid, occurred, {
-                "record_type": "message", "direction": "inbound",
-                "id": event.message_id or uid_to_uuid(uid), "type": "SMS",
-                "from": {"phone_number": event.phone},
-                "to": [{"phone_number": number}],
-                "text": text, "received_at": received, "media": []})
-        webhooks.queue_delivery(integration.customer_id, instance.id,
-                                integration.messaging_endpoint_id,
-                                "3cx.message.received", build)
+            def build(uid, event=event, number=number, text=text,
+                      occurred=occurred, received=received, suffix=suffix):
+                message_id = (event.message_id + suffix
+                              if event.message_id else uid_to_uuid(uid))
+                return envelope("message.received", uid, occurred, {
+                    "record_type": "message", "direction": "inbound",
+                    "id": message_id, "type": "SMS",
+                    "from": {"phone_number": event.phone},
+                    "to": [{"phone_number": number}],
+                    "text": text, "received_at": received, "media": []})
+            webhooks.queue_delivery(integration.customer_id, instance.id,
+                                    integration.messaging_endpoint_id,
+                                    "3cx.message.received", build)
         row = ThreeCxEvent.create(
             integration=integration.id, event_type=INBOUND_EVENT,
             phone=event.phone, status="processed", action="forwarded",
@@ -522,6 +529,32 @@ def forward_inbound(instance, event, integrations, owner_jid):
             threecx.purge_old(utcnow())  # as threecx.record_event does
         queued += 1
     return queued
+
+
+# What one webhook to 3CX carries at most (3cx-sms-provider.md 6:
+# WhatsApp's own limit; a longer WhatsApp text, up to 65,536
+# characters, goes as several webhooks, each marked "[1/3] ...").
+CHAT_TEXT_LIMIT = 4096
+PART_MARK_ROOM = 12  # "[12/17] "
+
+
+def split_text(text, limit=CHAT_TEXT_LIMIT):
+    """``text`` in parts that fit one 3CX webhook each with their mark,
+    cut at a space or line break near the end when there is one."""
+    if len(text) <= limit:
+        return [text]
+    size = limit - PART_MARK_ROOM
+    parts = []
+    while len(text) > size:
+        cut = max(text.rfind(" ", size - 200, size),
+                  text.rfind("\n", size - 200, size))
+        if cut <= 0:
+            cut = size
+        parts.append(text[:cut])
+        text = text[cut:].lstrip(" \n") if cut < size else text[cut:]
+    if text:
+        parts.append(text)
+    return parts
 
 
 def note_not_forwarded(integration, reason):

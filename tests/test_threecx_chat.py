@@ -497,6 +497,23 @@ def test_inbound_off_stops_forwarding(serve_app, sandbox, run_cli, pbx):
     assert [m["payload"]["text"] for m in pbx.wait_for(1)] == ["hello?"]
 
 
+def test_a_text_longer_than_one_webhook_goes_in_marked_parts(chat, sandbox,
+                                                             pbx):
+    """3cx-sms-provider.md 6: past 4096 characters, several webhooks."""
+    words = " ".join("word%d" % n for n in range(1200))  # ~9,000 chars
+    message_id = customer_writes(sandbox, words)
+    parts = pbx.wait_for(4)[1:]  # the fixture's "hi" came first
+    assert len(parts) == 3
+    parts.sort(key=lambda p: p["payload"]["text"])
+    texts = [p["payload"]["text"] for p in parts]
+    assert all(len(t) <= 4096 for t in texts)
+    assert [t[:6] for t in texts] == ["[1/3] ", "[2/3] ", "[3/3] "]
+    assert " ".join(t[6:] for t in texts) == words
+    assert sorted(p["payload"]["id"] for p in parts) == sorted(
+        [message_id, message_id + "-2", message_id + "-3"])
+    assert pbx.rejected == []
+
+
 def test_status_events_when_asked(serve_app, sandbox, run_cli, pbx):
     sandbox.state.config["ack_delay_s"] = 0.05
     gateway = serve_app()
