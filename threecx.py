@@ -192,7 +192,7 @@ def receive_webhook(integration_id):
     check_auth_failures()
     integration = authenticate(integration_id)
     body = read_body()
-    signature = verify_signature(integration, body)
+    digest = verify_signature(integration, body)
     check_rate_limit(integration)
     customer = integration.customer
     if not customer.has_module("3cx"):
@@ -200,6 +200,10 @@ def receive_webhook(integration_id):
                        "The 3cx module is not enabled for this account.",
                        {"module": "3cx"})
     data = parse_payload(body)
+    # Used only once it reaches the event: a request refused before
+    # (429, 403, 400) left nothing to be the duplicate of, and its
+    # sender's identical retry must be processed, not dropped.
+    signature = note_signature_use(integration, digest)
     return jsonify(handle_event(integration, customer, data, signature))
 
 
@@ -321,12 +325,8 @@ def read_body():
 def verify_signature(integration, body):
     """With HMAC on, the signature must cover this exact body.
 
-    Returns None without HMAC, else a ``Signature``: its digest (of what
-    the HMAC covers) and whether it was used before while its timestamp
-    is acceptable (``MAX_CLOCK_SKEW`` either way).  A used one is a
-    repeat: ``handle_event`` answers it as the duplicate of the first
-    and never processes it again, whatever ``Idempotency-Key`` (outside
-    the HMAC) it carries.
+    Returns None without HMAC, else the digest of what the HMAC covers
+    (``note_signature_use`` says whether it came before).
     """
     if not integration.hmac_secret:
         return None
@@ -335,8 +335,19 @@ def verify_signature(integration, body):
                                     body,
                                     request.headers.get(SIGNATURE_HEADER)):
         raise refuse(integration.id, "bad signature")
-    digest = hashlib.sha256(timestamp.encode("utf-8") + b"." + body
-                            ).hexdigest()
+    return hashlib.sha256(timestamp.encode("utf-8") + b"." + body
+                          ).hexdigest()
+
+
+def note_signature_use(integration, digest):
+    """None without HMAC, else a ``Signature``: the digest and whether a
+    request with it reached its event before, while its timestamp is
+    acceptable (``MAX_CLOCK_SKEW`` either way).  Such a repeat is
+    answered as the duplicate of the first by ``handle_event`` and never
+    processed again, whatever ``Idempotency-Key`` (outside the HMAC) it
+    carries."""
+    if digest is None:
+        return None
     first_use = current_app.extensions["gateway"]["limiter"].hit(
         SIGNED_ONCE, "3cx-signed", str(integration.id), digest)
     return Signature(digest, not first_use)

@@ -72,6 +72,30 @@ def test_a_signed_request_cannot_be_replayed_with_a_fresh_key(
     assert later.status_code == 200
 
 
+def test_a_signed_request_refused_before_its_event_is_taken_on_retry(
+        client, bridge, sandbox):
+    """A signature is spent when its request reaches the event: the
+    first attempt refused before it (module off: 403; the same holds for
+    429 and 400) left nothing to be a duplicate of, so the sender's
+    identical retry is processed, not dropped as a duplicate."""
+    configure(bridge, hmac_secret=HMAC_SECRET)
+    open_window(bridge)
+    raw = json.dumps({"event_type": "outbound_message", "to": PHONE,
+                      "message_text": "Your technician is on the way."}
+                     ).encode()
+    headers = signed_headers(raw)
+    with store.db.connection_context():
+        store.Customer.update(modules="api").execute()
+    refused = post(client, bridge, raw=raw, headers=headers)
+    assert refused.status_code == 403
+    with store.db.connection_context():
+        store.Customer.update(modules="api,3cx").execute()
+    ok(post(client, bridge, raw=raw, headers=headers), "processed", "sent")
+    ok(post(client, bridge, raw=raw, headers=headers), "duplicate",
+       "ignored")
+    assert len(sandbox.state.sent_messages()) == 1
+
+
 def test_failed_authentication_is_limited_per_address(client, bridge):
     attacker = {"X-Forwarded-For": "203.0.113.9"}
     codes = []
