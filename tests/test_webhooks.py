@@ -204,6 +204,29 @@ def test_media_with_base64_on_is_taken_and_its_bytes_not_kept(
     assert "The damaged box" in kept
 
 
+def test_cutting_media_out_costs_no_copy_of_it():
+    """The media string is cut from the bytes before anything decodes
+    or parses them; the regex holds no state per character (its first
+    form took ~170 bytes of memory per character: 1.8 GB for 10 MB)."""
+    import tracemalloc
+
+    import intake
+    media = b"A" * 5_000_000
+    raw = (b'{"event":"messages.upsert","apikey":"k","data":{"message":'
+           b'{"base64":"' + media + b'"}}}')
+    tracemalloc.start()
+    try:
+        cut = intake.omit_media(raw)
+        stored = intake.stored_body(cut)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 2_000_000, peak
+    assert stored == ('{"event":"messages.upsert","apikey":"[redacted]",'
+                      '"data":{"message":{"base64":"[omitted: 5000000 '
+                      'characters]"}}}')
+
+
 def test_by_events_suffix_is_accepted(client, hooked):
     response = client.post(INTAKE + "/messages-upsert", json=inbound("hi"),
                            headers={"X-Gateway-Secret": instance_secret()})
