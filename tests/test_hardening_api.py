@@ -159,20 +159,44 @@ def test_a_database_locked_past_its_timeout_is_a_503_not_a_500(
 
 def post_chunked(url, path, body, headers):
     """POST ``body`` with Transfer-Encoding: chunked (no Content-Length),
-    as a client streaming its body does."""
-    import http.client
+    as a client streaming its body does; the answer is read while the
+    body is still going out, since a server refusing it answers (and
+    closes) before it has read it all."""
+    import socket
     from urllib.parse import urlparse
     where = urlparse(url)
-    conn = http.client.HTTPConnection(where.hostname, where.port, timeout=30)
+    sock = socket.create_connection((where.hostname, where.port), timeout=30)
+    lines = ["POST %s HTTP/1.1" % path, "Host: %s" % where.netloc,
+             "Transfer-Encoding: chunked", "Connection: close",
+             "Content-Type: application/json"]
+    lines += ["%s: %s" % item for item in headers.items()]
+
+    def send():
+        try:
+            sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+            for start in range(0, len(body), 65536):
+                piece = body[start:start + 65536]
+                sock.sendall(b"%x\r\n%s\r\n" % (len(piece), piece))
+            sock.sendall(b"0\r\n\r\n")
+        except OSError:
+            pass  # answered and closed before the whole body went
+    sender = threading.Thread(target=send, daemon=True)
+    sender.start()
+    answer = b""
     try:
-        pieces = (body[i:i + 65536] for i in range(0, len(body), 65536))
-        conn.request("POST", path, body=pieces, headers=dict(
-            headers, **{"Content-Type": "application/json"}),
-            encode_chunked=True)
-        response = conn.getresponse()
-        return response.status, json.loads(response.read())
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            answer += chunk
+    except ConnectionResetError:
+        pass  # the answer came before the reset
     finally:
-        conn.close()
+        sender.join(30)
+        sock.close()
+    head, _, payload = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 "), answer[:200]
+    return int(head.split()[1]), json.loads(payload)
 
 
 def test_a_streamed_body_over_the_limit_is_413_not_cut(serve_gateway,
