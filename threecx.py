@@ -200,11 +200,7 @@ def receive_webhook(integration_id):
                        "The 3cx module is not enabled for this account.",
                        {"module": "3cx"})
     data = parse_payload(body)
-    # Used only once it reaches the event: a request refused before
-    # (429, 403, 400) left nothing to be the duplicate of, and its
-    # sender's identical retry must be processed, not dropped.
-    signature = note_signature_use(integration, digest)
-    return jsonify(handle_event(integration, customer, data, signature))
+    return jsonify(handle_event(integration, customer, data, digest))
 
 
 class FailureLog:
@@ -339,6 +335,18 @@ def verify_signature(integration, body):
                           ).hexdigest()
 
 
+def release_signature(integration, digest):
+    """Give a spent signature back (its event was refused, nothing
+    sent), so the sender's identical retry is processed."""
+    try:
+        current_app.extensions["gateway"]["limiter"].clear(
+            SIGNED_ONCE, "3cx-signed", str(integration.id), digest)
+    except Exception:
+        # A store that fails here leaves the retry a duplicate: logged.
+        log.warning("3cx integration=%s: could not release a signature",
+                    integration.id)
+
+
 def note_signature_use(integration, digest):
     """None without HMAC, else a ``Signature``: the digest and whether a
     request with it reached its event before, while its timestamp is
@@ -380,8 +388,15 @@ def parse_payload(body):
 
 # -- events ---------------------------------------------------------------
 
-def handle_event(integration, customer, data, signature=None):
-    """Act on one validated event; return the response body."""
+def handle_event(integration, customer, data, digest=None):
+    """Act on one validated event; return the response body.
+
+    ``digest``: what a signed request's HMAC covered.  It is spent only
+    when the request reaches its duplicate check, and given back when
+    the event is refused with nothing sent: a sender's identical retry
+    of a refused request (429, 403, 400) is processed, never answered as
+    the duplicate of nothing.
+    """
     event_type = data["event_type"]
     if event_type == "test":
         record_event(integration, event_type, None, None, "processed",
@@ -398,7 +413,8 @@ def handle_event(integration, customer, data, signature=None):
     received = datetime.datetime.now(datetime.timezone.utc)
     call_time = rules.parse_call_time(data.get("call_time"), zone)
     key = derive_key(integration, event_type, data, phone, call_time,
-                     signature)
+                     digest)
+    signature = note_signature_use(integration, digest)
     if signature is not None and signature.replayed:
         return answer_duplicate(integration, event_type, key)
     row = claim_event(integration, event_type, key, phone.e164)
@@ -414,7 +430,8 @@ def handle_event(integration, customer, data, signature=None):
         else:
             result = ("processed", "logged", None, None)
     except ApiError as error:
-        finish_failed(row, error)
+        if finish_failed(row, error) and signature is not None:
+            release_signature(integration, signature.digest)
         raise
     except Exception:
         # Unknown state: the key stays, so a retry cannot send twice.
@@ -423,21 +440,22 @@ def handle_event(integration, customer, data, signature=None):
     return finish_event(row, *result)
 
 
-def derive_key(integration, event_type, data, phone, call_time, signature):
+def derive_key(integration, event_type, data, phone, call_time, digest):
     """The event's duplicate key (``rules.derive_dedupe_key``).
 
-    A signed request's ``Idempotency-Key`` is left out: the HMAC does
-    not cover it, so a fresh one would make a captured request look
-    new.  Its signature stands in where the body gives no key, so a
-    repeat finds the first request's answer.
+    ``Idempotency-Key`` counts for a signed request too: a sender that
+    lost an answer signs its retry anew (a new timestamp) and keeps the
+    key.  A captured request replayed with a fresh key is stopped by its
+    signature, spent already (``note_signature_use``).  Where neither
+    the header nor the body gives a key, the signature stands in, so an
+    identical repeat finds the first request's answer.
     """
-    if signature is None:
-        return rules.derive_dedupe_key(
-            integration.id, event_type, data, phone.e164, call_time,
-            request.headers.get("Idempotency-Key"))
-    return rules.derive_dedupe_key(
-        integration.id, event_type, data, phone.e164, call_time) or (
-        "signed:" + signature.digest)
+    key = rules.derive_dedupe_key(
+        integration.id, event_type, data, phone.e164, call_time,
+        request.headers.get("Idempotency-Key"))
+    if key is None and digest is not None:
+        key = "signed:" + digest
+    return key
 
 
 def may_send(integration, event_type):
@@ -626,7 +644,8 @@ def finish_event(row, status, action, reason, outcome):
 
 
 def finish_failed(row, error):
-    """Record an error answer; free the key unless it may have sent."""
+    """Record an error answer; free the key unless it may have sent.
+    True when the key was freed (certainly nothing sent)."""
     unknown = error.details.get("outcome") == "unknown"
     changes = {"status": "error", "action": "not_sent",
                "reason": error.code}
@@ -635,6 +654,7 @@ def finish_failed(row, error):
         changes["dedupe_key"] = None
     ThreeCxEvent.update(**changes).where(
         ThreeCxEvent.id == row.id).execute()
+    return not unknown
 
 
 def claim_cooldown(integration_id, event_type, phone):
