@@ -279,6 +279,13 @@ def test_nginx_passes_the_intake_limit_and_answers_its_errors_in_json(
     assert head.startswith(b"HTTP/1.1 413")
     assert b"Content-Type: application/json" in head
     assert json.loads(payload)["error"] == "payload_too_large"
+    # Elsewhere nginx takes no more than a send could be (2 MB): a body
+    # announced larger is refused before it is read.
+    too_big = session.post(nginx.url + "/api/send-message",
+                           data=b"x" * (3 * 1024 * 1024), timeout=30,
+                           headers={"Content-Type": "application/json"})
+    assert too_big.status_code == 413
+    assert too_big.json()["error"] == "payload_too_large"
     # The gateway's own errors pass through untouched.
     missing = session.get(nginx.url + "/no-such-route", timeout=10)
     assert missing.status_code == 404
