@@ -364,6 +364,7 @@ def test_delivery_lists_walk_an_index_newest_first(app, tracer, conn):
                {"customer_id": a.customer_id},
                {"customer_id": b.customer_id},
                {"customer_id": a.customer_id, "status": "dead"},
+               {"customer_id": b.customer_id, "status": "delivered"},
                {"endpoint_id": first.id},
                {"endpoint_id": first.id, "status": "failed"},
                {"customer_id": a.customer_id, "before": 10}]
@@ -383,5 +384,8 @@ def test_delivery_lists_walk_an_index_newest_first(app, tracer, conn):
         assert not any("TEMP B-TREE" in d for d in details), (sql, details)
         if '"status" = ' in sql:
             assert any("delivery_status_id" in d for d in details), (
+                sql, details)
+        if '"status" || ' in sql:  # "delivered" walks each endpoint
+            assert any("delivery_endpoint_id" in d for d in details), (
                 sql, details)
 
