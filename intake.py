@@ -76,6 +76,8 @@ JWT_LEEWAY = 120  # seconds of clock skew allowed on iat / exp
 # recent, whatever its exp says, or the last attempts of an event that
 # failed at first would all be refused (a 401 Evolution never retries).
 JWT_MAX_AGE = 30 * 60
+# The latest an Evolution retry arrives after its event (same reason).
+RETRY_HORIZON = datetime.timedelta(minutes=35)
 GONE_STATES = {"instance.logged_out": "close",
                "instance.removed": "not_found"}
 
@@ -313,7 +315,11 @@ def set_state(instance, state, at=None):
     Instance.update(connection_state=state, state_event_at=at).where(
         (Instance.id == instance.id)
         & (Instance.state_event_at.is_null()
-           | (Instance.state_event_at <= at))).execute()
+           | (Instance.state_event_at <= at)
+           # Older than any retry can be late: Evolution's clock moved
+           # (its date_time is local time with a "Z"; a new time zone,
+           # the end of summer time), not a late retry.
+           | (Instance.state_event_at > at + RETRY_HORIZON))).execute()
 
 
 def resolve_lid(instance, event, payload):

@@ -372,6 +372,10 @@ def test_a_late_retry_of_an_older_connection_event_leaves_the_state(
     with store.db.connection_context():
         assert store.Instance.get().connection_state == "close"
     assert update("open", "2026-11-24T10:08:00.000Z") == "open"
+    # Older than any retry can be (Evolution's clock went back an hour,
+    # as its local time with a "Z" does at the end of summer time): a
+    # new event, taken.
+    assert update("close", "2026-11-24T09:09:00.000Z") == "close"
 
 
 def test_endpoint_event_filter(client, app, receiver):
