@@ -26,11 +26,18 @@ SKIP = shutil.ignore_patterns(".venv", ".git", "tests", "bench", "build",
 
 
 def build_wheel(tmp_path):
+    """The wheel of an sdist of the source, as ``python -m build`` makes
+    it (an sdist without the data files made a wheel that cannot run)."""
     source = tmp_path / "src"
     shutil.copytree(ROOT, source, ignore=SKIP)
+    sdist = tmp_path / "sdist"
+    subprocess.run([sys.executable, "setup.py", "-q", "sdist", "-d",
+                    str(sdist)], cwd=source, check=True, timeout=300,
+                   capture_output=True)
+    archive, = sdist.glob("*.tar.gz")
     out = tmp_path / "dist"
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps",
-                    "-q", "-w", str(out), str(source)], check=True,
+                    "-q", "-w", str(out), str(archive)], check=True,
                    timeout=300, capture_output=True)
     wheel, = out.glob("*.whl")
     return wheel
