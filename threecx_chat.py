@@ -345,8 +345,12 @@ def claim_send(integration, message):
         original = ThreeCxEvent.get_or_none(
             (ThreeCxEvent.integration == integration.id)
             & (ThreeCxEvent.dedupe_key == key))
-        if original is None or utcnow() - original.created_at <= \
-                datetime.timedelta(seconds=DEDUPE_SECONDS):
+        # Only a reply certainly sent, longer ago than the window, lets
+        # the same text go again: one still sending (Evolution may take
+        # a minute) or of unknown outcome (its key kept) is the answer.
+        if original is None or original.status != "processed" or \
+                utcnow() - original.created_at <= datetime.timedelta(
+                    seconds=DEDUPE_SECONDS):
             return key, None
         key = dedupe_key(integration.id, message, original.id)
 

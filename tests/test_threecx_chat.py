@@ -714,7 +714,8 @@ def test_the_same_reply_after_the_customer_wrote_again_is_sent(
         "ok", "ok", "ok"]
 
 
-def test_guard_refusals_keep_their_status(chat, sandbox, run_cli):
+def test_guard_refusals_keep_their_status(chat, sandbox, run_cli,
+                                          monkeypatch):
     body = {"from": TRUNK, "to": PHONE, "text": "Thanks for waiting"}
     run_cli("3cx", "set", chat.id, "--outbound", "off")
     assert post(chat, body)[1]["error"] == "outbound_disabled"
@@ -726,6 +727,12 @@ def test_guard_refusals_keep_their_status(chat, sandbox, run_cli):
     # the de-dupe window is not sent again.
     sandbox.state.set_connection_closed(False)
     assert post(chat, body)[1]["details"]["outcome"] == "unknown"
+    # Nor after the window: only a reply certainly sent lets it go again.
+    import threecx_chat
+    monkeypatch.setattr(threecx_chat, "DEDUPE_SECONDS", 0)
+    time.sleep(0.05)
+    assert post(chat, body)[1]["details"]["outcome"] == "unknown"
+    assert sandbox.state.sent_messages() == []
     run_cli("instances", "pause", chat.account.instance_name, "--reason",
             "review")
     body["text"] = "Thanks for waiting!"
