@@ -76,37 +76,32 @@ def test_a_signed_request_cannot_be_replayed_with_a_fresh_key(
     assert len(sandbox.state.sent_messages()) == 1
 
 
-def test_a_signed_request_refused_before_its_event_is_taken_on_retry(
-        client, bridge, sandbox):
-    """A signature is spent when its request reaches the event: the
-    first attempt refused before it (module off: 403; the same holds for
-    429 and 400) left nothing to be a duplicate of, so the sender's
-    identical retry is processed, not dropped as a duplicate."""
-    configure(bridge, hmac_secret=HMAC_SECRET)
-    open_window(bridge)
-    raw = json.dumps({"event_type": "outbound_message", "to": PHONE,
-                      "message_text": "Your technician is on the way."}
-                     ).encode()
-    headers = signed_headers(raw)
-    with store.db.connection_context():
-        store.Customer.update(modules="api").execute()
-    refused = post(client, bridge, raw=raw, headers=headers)
-    assert refused.status_code == 403
-    with store.db.connection_context():
-        store.Customer.update(modules="api,3cx").execute()
-    ok(post(client, bridge, raw=raw, headers=headers), "processed", "sent")
-    ok(post(client, bridge, raw=raw, headers=headers), "duplicate",
-       "ignored")
-    assert len(sandbox.state.sent_messages()) == 1
+def switch_module(on):
+    store.Customer.update(modules="api,3cx" if on else "api").execute()
+    return "module_not_enabled"
 
 
-def test_a_signed_request_refused_in_its_event_is_taken_on_retry(
-        client, bridge, sandbox):
-    """Refused inside the event with nothing sent (a paused instance
-    here; a quota, a throttle or a certain Evolution failure the same):
-    the signature is given back with the duplicate key, so the identical
-    retry is processed, not answered as the duplicate of nothing."""
+def switch_pause(on):
     import sending
+    instance_id = store.Instance.get().id
+    if on:
+        sending.resume_instance(instance_id, by="test")
+    else:
+        sending.pause_instance(instance_id, "review", by="test")
+    return "instance_paused_for_review"
+
+
+# Refused before the event (module off; 429 and 400 the same) or inside
+# it with nothing sent (a paused instance; a quota, a throttle or a
+# certain Evolution failure the same).
+@pytest.mark.parametrize("switch", [switch_module, switch_pause],
+                         ids=["before its event", "in its event"])
+def test_a_refused_signed_request_is_taken_on_retry(client, bridge, sandbox,
+                                                    switch):
+    """A signature is spent when its request reaches its duplicate check
+    and given back when the event is refused with nothing sent: the
+    sender's identical retry is processed, not answered as the duplicate
+    of nothing."""
     configure(bridge, hmac_secret=HMAC_SECRET)
     open_window(bridge)
     raw = json.dumps({"event_type": "outbound_message", "to": PHONE,
@@ -114,13 +109,12 @@ def test_a_signed_request_refused_in_its_event_is_taken_on_retry(
                      ).encode()
     headers = signed_headers(raw)
     with store.db.connection_context():
-        instance_id = store.Instance.get().id
-        sending.pause_instance(instance_id, "review", by="test")
+        code = switch(False)
     refused = post(client, bridge, raw=raw, headers=headers)
     assert refused.status_code == 403
-    assert refused.get_json()["error"] == "instance_paused_for_review"
+    assert refused.get_json()["error"] == code
     with store.db.connection_context():
-        sending.resume_instance(instance_id, by="test")
+        switch(True)
     ok(post(client, bridge, raw=raw, headers=headers), "processed", "sent")
     ok(post(client, bridge, raw=raw, headers=headers), "duplicate",
        "ignored")
